@@ -1,0 +1,1 @@
+"""Language Model Lab models: torch and numpy only, never streamlit."""

@@ -1,0 +1,110 @@
+"""Perplexity of any zoo model on any UTF-8 text: ``python -m models.evaluate NAME --text FILE``.
+
+PPL = exp(−(1/N) Σ_t log p(x_t | x_<t)). Each model gets the context it has in use: recurrent
+models carry their state through the whole text, the transformer slides its window, and the
+n-gram and feed-forward models see their fixed window. Every model scores the same N tokens.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+
+from .data import encode_stream, read_text
+from .lm import LanguageModel
+
+RECURRENT_CHUNK = 512
+WINDOW_CHUNK = 1024
+
+
+def _recurrent_nll(model, ids: torch.Tensor) -> torch.Tensor:
+    """NLL of ids[1:] carrying the recurrent state from chunk to chunk."""
+    out, state = [], None
+    for a in range(0, len(ids) - 1, RECURRENT_CHUNK):
+        x = ids[a : a + RECURRENT_CHUNK].unsqueeze(0)  # (1, T)
+        y = ids[a + 1 : a + 1 + RECURRENT_CHUNK]
+        logits, state = model.run(x, state)
+        out.append(F.cross_entropy(logits[0, : len(y)], y, reduction="none"))
+    return torch.cat(out)
+
+
+def _window_nll(model, ids: torch.Tensor, stride: int, batch: int) -> torch.Tensor:
+    """NLL of ids[1:] where target j is predicted from up to ``context_size`` tokens before it.
+
+    Segments of ``stride`` targets are scored from windows that end just before their last target;
+    the window's earlier tokens are context only.
+    """
+    n = len(ids)
+    if model.max_len is None:
+        length, stride = model.context_size + WINDOW_CHUNK, WINDOW_CHUNK
+    else:
+        length, stride = model.max_len, max(1, min(stride, model.max_len))
+    segments = [(a, min(a + stride, n)) for a in range(1, n, stride)]  # targets ids[a:b]
+    nll = torch.empty(n - 1)
+    full = []
+    for a, b in segments:
+        lo = max(0, b - 1 - length)
+        if lo == 0:
+            logits, _ = model(ids[: b - 1].unsqueeze(0))  # (1, b-1, V)
+            nll[a - 1 : b - 1] = F.cross_entropy(logits[0, a - 1 :], ids[a:b], reduction="none")
+        else:
+            full.append((a, b, lo))
+    for i in range(0, len(full), batch):
+        group = full[i : i + batch]
+        x = torch.stack([ids[lo : b - 1] for a, b, lo in group])  # (G, length)
+        logits, _ = model(x)
+        for row, (a, b, lo) in enumerate(group):
+            nll[a - 1 : b - 1] = F.cross_entropy(logits[row, a - 1 - lo :], ids[a:b], reduction="none")
+    return nll
+
+
+@torch.no_grad()
+def token_nll(model: LanguageModel, ids: torch.Tensor, stride: int = 16, batch: int = 32) -> torch.Tensor:
+    """−log p(ids[t] | its context) for t = 1..N−1 (ids[0] is the leading ``<eos>``), shape (N−1,)."""
+    ids = ids.to(model.device)
+    if model.context_size is None:
+        return _recurrent_nll(model, ids).cpu()
+    return _window_nll(model, ids, stride, batch).cpu()
+
+
+def evaluate_text(model: LanguageModel, tokenizer, text: str, stride: int = 16) -> dict:
+    """Token count, OOV rate, cross-entropy (nats/token) and perplexity of ``text``."""
+    ids = encode_stream(tokenizer, text)
+    if len(ids) < 2:
+        raise ValueError("the text has no tokens to score")
+    nll = token_nll(model, ids, stride=stride)
+    ce = float(nll.double().mean())
+    return {
+        "tokens": len(nll),
+        "oov_rate": round(tokenizer.oov_rate(text), 6),
+        "cross_entropy": ce,
+        "perplexity": math.exp(ce),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .registry import LM_NAMES, load
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=LM_NAMES)
+    parser.add_argument("--text", required=True, help="any UTF-8 text file")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--stride", type=int, default=16, help="transformer window stride")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    bundle = load(args.name, args.device)
+    try:
+        result = evaluate_text(bundle.model, bundle.tokenizer, read_text(args.text), args.stride)
+    except (OSError, ValueError) as err:
+        print(json.dumps({"error": str(err)}))
+        return 1
+    print(json.dumps({"model": args.name, "file": args.text, **result}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The model zoo: one name per model, its config, its training recipe, and ``load(name)``."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_torch, rebuild_command, verified_path
+from .ffnn import FFNNConfig, FFNNLM
+from .lm import LanguageModel
+from .ngram import NGramConfig, NGramLM
+from .rnn import RecurrentLM, RNNConfig
+from .tokenizer import Tokenizer
+from .transformer import TransformerConfig, TransformerLM
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation recipe: AdamW, linear warm-up then cosine decay, gradient clipping, early stopping."""
+
+    batch_size: int = 32
+    block: int = 64  # window length (feed-forward, transformer) or BPTT length (recurrent)
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1
+    warmup: int = 200
+    max_steps: int = 3000
+    weight_decay: float = 0.1
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    eval_every: int = 250
+    patience: int = 4  # evaluations without improvement before stopping
+    eval_tokens: int = 16384  # valid tokens used for early stopping
+    seed: int = 1337
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one zoo model from a vocabulary size, and how to train it."""
+
+    name: str
+    family: str
+    build: Callable[[dict], LanguageModel]
+    default_config: Callable[[int], object]
+    train: TrainConfig = field(default_factory=TrainConfig)
+    extension: str = "pt"
+
+
+SPECS: dict[str, ModelSpec] = {
+    "ngram": ModelSpec(
+        "ngram", "ngram", lambda c: None, lambda v: NGramConfig(vocab_size=v), TrainConfig(max_steps=0), "npz"
+    ),
+    "ffnn": ModelSpec(
+        "ffnn", "ffnn", lambda c: FFNNLM(FFNNConfig(**c)), lambda v: FFNNConfig(vocab_size=v),
+        TrainConfig(lr=2e-3, max_steps=2200, block=64, weight_decay=0.0),
+    ),
+    "rnn": ModelSpec(
+        "rnn", "rnn", lambda c: RecurrentLM(RNNConfig(**c)),
+        lambda v: RNNConfig(vocab_size=v, cell="rnn", dropout=0.1),
+        TrainConfig(lr=2e-3, max_steps=2700, weight_decay=0.0, grad_clip=0.5),
+    ),
+    "lstm": ModelSpec(
+        "lstm", "rnn", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="lstm"),
+        TrainConfig(lr=3e-3, max_steps=2900, weight_decay=0.0),
+    ),
+    "gru": ModelSpec(
+        "gru", "rnn", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="gru"),
+        TrainConfig(lr=3e-3, max_steps=3000, weight_decay=0.0),
+    ),
+    "transformer": ModelSpec(
+        "transformer", "transformer", lambda c: TransformerLM(TransformerConfig(**c)),
+        lambda v: TransformerConfig(vocab_size=v),
+        TrainConfig(lr=2e-3, max_steps=4800, warmup=300, weight_decay=0.1),
+    ),
+}
+LM_NAMES = tuple(SPECS)
+
+
+@dataclass
+class Bundle:
+    """A loaded model with its tokenizer and manifest entry."""
+
+    name: str
+    model: LanguageModel
+    tokenizer: Tokenizer
+    meta: dict
+
+
+def best_device(requested: str | None = None) -> torch.device:
+    """``cuda`` when present (or asked for), else ``cpu``."""
+    if requested:
+        return torch.device(requested)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def checkpoint_file(name: str) -> str:
+    """File name of a model's checkpoint in ``assets/checkpoints``."""
+    return f"{name}.{SPECS[name].extension}"
+
+
+def load(name: str, device: str | None = None, root: Path = CHECKPOINT_DIR) -> Bundle:
+    """Load a verified checkpoint in eval mode; raises CheckpointError naming the rebuild command."""
+    if name not in SPECS:
+        raise KeyError(f"unknown model '{name}'; known: {', '.join(SPECS)}")
+    path, entry = verified_path(name, root)
+    if SPECS[name].family == "ngram":
+        try:
+            model, header = NGramLM.load(path)
+        except Exception as err:
+            raise CheckpointError(
+                f"checkpoint {path.name} cannot be read; rebuild it with: {rebuild_command(name)}"
+            ) from err
+        tokenizer = Tokenizer.from_dict(header["tokenizer"])
+        return Bundle(name, model.eval(), tokenizer, entry)
+    payload = load_torch(path, name)
+    model = SPECS[name].build(payload["config"])
+    model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+    # Shared by every session: eval mode, and no parameter ever collects a gradient.
+    model = model.to(best_device(device)).eval().requires_grad_(False)
+    return Bundle(name, model, Tokenizer.from_dict(payload["tokenizer"]), entry)
+
+
+def config_dict(config) -> dict:
+    """A config dataclass as a plain dict (checkpoints must hold only plain data)."""
+    d = asdict(config)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}

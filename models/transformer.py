@@ -1,0 +1,197 @@
+"""Decoder-only transformer LM (Vaswani et al. 2017; GPT-style pre-norm blocks, as in nanoGPT).
+
+Attention(Q, K, V) = softmax(Q Kᵀ / √d_k + M) V with the causal mask M (−∞ above the diagonal).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .lm import LanguageModel, lm_loss
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Sizes of the decoder-only transformer."""
+
+    vocab_size: int
+    block_size: int = 64  # longest context
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.1
+    positions: str = "learned"  # "learned" or "sinusoidal"
+    tie_weights: bool = True  # output layer shares the token embedding (Press & Wolf 2017)
+
+
+@dataclass
+class AttentionInternals:
+    """One layer's queries, keys, values and attention weights."""
+
+    q: torch.Tensor  # (B, nh, T, hd)
+    k: torch.Tensor  # (B, nh, T, hd)
+    v: torch.Tensor  # (B, nh, T, hd)
+    att: torch.Tensor  # (B, nh, T, T), rows sum to 1
+
+
+@dataclass
+class TransformerTrace:
+    """Internals of one pass: attention [layer, head, T, T], residual stream, Q/K/V."""
+
+    attention: torch.Tensor  # (B, L, nh, T, T)
+    q: torch.Tensor  # (B, L, nh, T, hd)
+    k: torch.Tensor  # (B, L, nh, T, hd)
+    v: torch.Tensor  # (B, L, nh, T, hd)
+    residual: torch.Tensor  # (B, L+1, T, C): after the embedding, then after each block
+    positions: torch.Tensor  # (T, C) positional encodings added to the token embeddings
+    logits: torch.Tensor  # (B, T, V)
+
+
+def sinusoidal_positions(n: int, d: int) -> torch.Tensor:
+    """PE(p, 2i) = sin(p / 10000^{2i/d}), PE(p, 2i+1) = cos(·) (Vaswani et al. 2017, §3.5)."""
+    pos = torch.arange(n, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    pe = torch.zeros(n, d)
+    pe[:, 0::2] = torch.sin(pos * freq)
+    pe[:, 1::2] = torch.cos(pos * freq)[:, : d // 2]
+    return pe
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head masked self-attention: heads attend only to earlier positions."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        if config.n_embd % config.n_head:
+            raise ValueError("n_embd must be divisible by n_head")
+        self.n_head = config.n_head
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.attn_drop = nn.Dropout(config.dropout)
+        self.resid_drop = nn.Dropout(config.dropout)
+        self.dropout = config.dropout
+
+    def forward(self, x: torch.Tensor, keep: bool = False):
+        """x (B, T, C) -> (y (B, T, C), AttentionInternals if ``keep`` else None)."""
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hd)
+        if keep:
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, T)
+            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+            att = F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+            y = self.attn_drop(att) @ v  # (B, nh, T, hd)
+            internals = AttentionInternals(q, k, v, att)
+        else:
+            # The fused kernel computes the same softmax(QKᵀ/√d + M) V without materialising it.
+            p = self.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            internals = None
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        return self.resid_drop(self.proj(y)), internals
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward network FFN(x) = W₂ GELU(W₁ x)."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.fc = nn.Linear(config.n_embd, 4 * config.n_embd)
+        self.proj = nn.Linear(4 * config.n_embd, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-norm residual block: x + Attn(LN(x)), then x + FFN(LN(x))."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.ln2 = nn.LayerNorm(config.n_embd)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor, keep: bool = False):
+        a, internals = self.attn(self.ln1(x), keep)
+        x = x + a
+        return x + self.mlp(self.ln2(x)), internals
+
+
+class TransformerLM(LanguageModel):
+    """Token + position embeddings -> n_layer blocks -> final LayerNorm -> logits."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.context_size = self.max_len = config.block_size
+        self.tok = nn.Embedding(config.vocab_size, config.n_embd)
+        if config.positions == "learned":
+            self.pos = nn.Embedding(config.block_size, config.n_embd)
+        elif config.positions == "sinusoidal":
+            self.register_buffer("pe", sinusoidal_positions(config.block_size, config.n_embd), persistent=False)
+        else:
+            raise ValueError("positions must be 'learned' or 'sinusoidal'")
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        if config.tie_weights:
+            self.head.weight = self.tok.weight
+        self.apply(self._init)
+        for name, p in self.named_parameters():
+            if name.endswith("proj.weight"):
+                # GPT-2: scale residual projections by 1/√(2L) so the stream's variance stays put.
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def position_encodings(self, T: int) -> torch.Tensor:
+        """(T, C) vectors added to the token embeddings."""
+        if self.config.positions == "learned":
+            return self.pos.weight[:T]
+        return self.pe[:T]
+
+    def _run(self, idx: torch.Tensor, keep: bool):
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence of {T} tokens is longer than the context of {self.config.block_size}")
+        pos = self.position_encodings(T)
+        x = self.drop(self.tok(idx) + pos)  # (B, T, C)
+        stream, internals = [x], []
+        for block in self.blocks:
+            x, inner = block(x, keep)
+            stream.append(x)
+            internals.append(inner)
+        return self.head(self.ln_f(x)), stream, internals, pos
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        logits = self._run(idx, keep=False)[0]
+        return logits, lm_loss(logits, targets)
+
+    @torch.no_grad()
+    def trace(self, idx: torch.Tensor) -> TransformerTrace:
+        """Attention weights, Q/K/V and the residual stream, from the same blocks as ``forward``."""
+        logits, stream, internals, pos = self._run(idx, keep=True)
+        return TransformerTrace(
+            attention=torch.stack([a.att for a in internals], 1),
+            q=torch.stack([a.q for a in internals], 1),
+            k=torch.stack([a.k for a in internals], 1),
+            v=torch.stack([a.v for a in internals], 1),
+            residual=torch.stack(stream, 1),
+            positions=pos,
+            logits=logits,
+        )
