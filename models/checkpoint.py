@@ -64,9 +64,9 @@ def half_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
-def save_torch(path: Path, payload: dict) -> None:
-    """Save a plain dict (config, float16 weights, vocabulary, metadata)."""
-    torch.save(payload, path)
+def save_torch(path: Path, name: str, model: torch.nn.Module, config: dict, tokenizer_dict: dict) -> None:
+    """Save a plain dict: name, config, float16 weights and vocabulary."""
+    torch.save({"name": name, "config": config, "state_dict": half_state_dict(model), "tokenizer": tokenizer_dict}, path)
 
 
 def load_torch(path: Path, name: str) -> dict:

@@ -17,13 +17,13 @@ import torch
 from tqdm import tqdm
 
 from .check_text import CHECK_TEXT
-from .checkpoint import CHECKPOINT_DIR, half_state_dict, save_torch, update_manifest
+from .checkpoint import CHECKPOINT_DIR, load_torch, save_torch, update_manifest
 from .data import TINYSTORIES, Corpus, encode_stream, parallel_streams, random_windows, sha256_file
 from .evaluate import evaluate_text, token_nll
 from .lm import IGNORE, LanguageModel
 from .ngram import NGramLM
 from .registry import SPECS, TrainConfig, best_device, checkpoint_file, config_dict
-from .tokenizer import Tokenizer, WordTokenizer
+from .tokenizer import WordTokenizer
 
 
 @dataclass
@@ -204,14 +204,9 @@ def train_zoo_model(name: str, data: Path, device: torch.device, root: Path, max
     model = spec.build(config_dict(spec.default_config(len(tokenizer))))
     result = train_model(model, train_ids, encode_stream(tokenizer, corpus.valid), cfg, device, max_minutes)
     model.cpu()
-    save_torch(path, {
-        "name": name,
-        "config": config_dict(model.config),
-        "state_dict": half_state_dict(model),
-        "tokenizer": tokenizer.to_dict(),
-    })
+    save_torch(path, name, model, config_dict(model.config), tokenizer.to_dict())
     # Evaluate what was shipped (float16 weights), not the float32 weights still in memory.
-    model.load_state_dict({k: v.float() for k, v in torch.load(path, weights_only=True)["state_dict"].items()})
+    model.load_state_dict({k: v.float() for k, v in load_torch(path, name)["state_dict"].items()})
     extra = {
         "epochs": round(result.tokens_seen / len(train_ids), 2),
         "steps": result.steps,
