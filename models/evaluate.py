@@ -11,11 +11,15 @@ import json
 import math
 import sys
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .data import encode_stream, read_text
 from .lm import LanguageModel
+from .tokenizer import EOS
 
 RECURRENT_CHUNK = 512
 WINDOW_CHUNK = 1024
@@ -69,6 +73,45 @@ def token_nll(model: LanguageModel, ids: torch.Tensor, stride: int = 16, batch: 
     if model.context_size is None:
         return _recurrent_nll(model, ids).cpu()
     return _window_nll(model, ids, stride, batch).cpu()
+
+
+@dataclass
+class ChainRule:
+    """P(w₁..w_T) = ∏_t p(w_t | w_<t) for one text, token by token (natural logs)."""
+
+    tokens: list[str]  # as the model sees them (unknown words as <unk>)
+    words: list[str]  # as typed (before the vocabulary lookup)
+    unknown: np.ndarray  # (T,) bool: the word is not in the vocabulary
+    logp: np.ndarray  # (T,) log p(w_t | w_<t)
+    cumulative: np.ndarray  # (T,) log ∏_{s≤t} p(w_s | w_<s)
+
+    @property
+    def total(self) -> float:
+        """log P(w₁..w_T)."""
+        return float(self.cumulative[-1]) if len(self.cumulative) else 0.0
+
+    @property
+    def perplexity(self) -> float:
+        """exp(−(1/T) log P(w₁..w_T))."""
+        return math.exp(-self.total / len(self.logp)) if len(self.logp) else float("nan")
+
+
+def chain_rule(model: LanguageModel, tokenizer, text: str, append_eos: bool = False) -> ChainRule:
+    """Score every token of ``text`` with its conditional probability (the first after ``<eos>``)."""
+    words = tokenizer.tokens(text)
+    if append_eos:
+        words.append(EOS)
+    ids = [tokenizer.vocab.eos_id] + [tokenizer.vocab.stoi.get(w, tokenizer.vocab.unk_id) for w in words]
+    if len(ids) < 2:
+        raise ValueError("the text has no tokens to score")
+    logp = -token_nll(model, torch.tensor(ids)).double().numpy()
+    return ChainRule(
+        tokens=[tokenizer.vocab.itos[i] for i in ids[1:]],
+        words=words,
+        unknown=np.array([w not in tokenizer.vocab.stoi for w in words]),
+        logp=logp,
+        cumulative=np.cumsum(logp),
+    )
 
 
 def evaluate_text(model: LanguageModel, tokenizer, text: str, stride: int = 16) -> dict:

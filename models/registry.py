@@ -71,7 +71,7 @@ SPECS: dict[str, ModelSpec] = {
     "transformer": ModelSpec(
         "transformer", "transformer", lambda c: TransformerLM(TransformerConfig(**c)),
         lambda v: TransformerConfig(vocab_size=v),
-        TrainConfig(lr=2e-3, max_steps=4600, warmup=300, weight_decay=0.1),
+        TrainConfig(lr=2e-3, max_steps=4000, warmup=300, weight_decay=0.1),
     ),
 }
 LM_NAMES = tuple(SPECS)

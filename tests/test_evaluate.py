@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
-from models.evaluate import evaluate_text, token_nll
+from models.evaluate import chain_rule, evaluate_text, token_nll
 
 from .conftest import V, tiny_models, tiny_tokenizer, tiny_word
 
@@ -43,3 +45,21 @@ def test_evaluate_text_reports_perplexity():
     out = evaluate_text(model, tok, f"{tiny_word(1)} {tiny_word(2)} zzz {tiny_word(3)}")
     assert out["tokens"] == 4 and out["oov_rate"] == 0.25
     assert math.isclose(out["perplexity"], math.exp(out["cross_entropy"]))
+
+
+def test_chain_rule_multiplies_conditionals():
+    tok = tiny_tokenizer()
+    model = tiny_models()["transformer"].eval()
+    text = " ".join(tiny_word(i) for i in range(5)) + " qqq"
+    cr = chain_rule(model, tok, text, append_eos=True)
+    assert cr.tokens[-2:] == ["<unk>", "<eos>"] and cr.words[-2] == "qqq"
+    assert cr.unknown.tolist() == [False] * 5 + [True, False]
+    ids = torch.tensor([[2] + tok.encode(text) + [2]])
+    with torch.no_grad():
+        logits, _ = model(ids[:, :-1])
+    logp = torch.log_softmax(logits[0], -1).gather(1, ids[0, 1:, None])[:, 0]
+    assert np.allclose(cr.logp, logp.numpy(), atol=1e-5)
+    assert math.isclose(cr.total, float(logp.sum()), rel_tol=1e-5)
+    assert math.isclose(cr.perplexity, math.exp(-float(logp.mean())), rel_tol=1e-5)
+    with pytest.raises(ValueError):
+        chain_rule(model, tok, "   ")

@@ -1,0 +1,1 @@
+"""Building blocks shared by the pages: figures, widgets, safe token HTML, cached models."""

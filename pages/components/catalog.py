@@ -1,0 +1,52 @@
+"""The course map: every page in lecture order, with its topic, models and test file."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """One page of the app (it appears in the navigation once its file exists)."""
+
+    path: str  # relative to the repository root
+    title: str
+    icon: str
+    topic: str  # the lecture topic it teaches
+    models: str  # which zoo models it runs
+    test: str  # where it is tested beyond the shared AppTest and browser tests
+
+    @property
+    def built(self) -> bool:
+        return (ROOT / self.path).exists()
+
+
+CATALOG: tuple[PageInfo, ...] = (
+    PageInfo("pages/home.py", "Home: the chain rule", ":material/link:",
+             "P(w₁..w_T) = ∏ p(w_t | w_<t), <eos>, perplexity", "all six LMs", "tests/test_home.py"),
+    PageInfo("pages/ngram.py", "N-gram counts", ":material/table:",
+             "counts, sparsity, add-α, interpolation, Kneser–Ney", "ngram", "tests/test_ngram_page.py"),
+    PageInfo("pages/ffnn.py", "Neural LM & embeddings", ":material/hub:",
+             "Bengio 2003 fixed window, embeddings", "ffnn", "tests/test_ffnn_page.py"),
+    PageInfo("pages/rnn.py", "RNN hidden states", ":material/repeat:",
+             "h_t = tanh(W x_t + U h_{t−1} + b), teacher forcing", "rnn", "tests/test_rnn_page.py"),
+    PageInfo("pages/rnn_gates.py", "LSTM & GRU gates", ":material/tune:",
+             "gates, cell state as a highway", "lstm, gru", "tests/test_rnn_gates_page.py"),
+    PageInfo("pages/rnn_gradients.py", "Vanishing gradients", ":material/trending_down:",
+             "∂h_t/∂h_k = ∏ ∂h_j/∂h_{j−1}, clipping", "rnn, lstm, gru", "tests/test_rnn_gradients_page.py"),
+    PageInfo("pages/seq2seq.py", "Seq2seq & attention", ":material/translate:",
+             "encoder–decoder, α = softmax(e), c = Σ α h", "seq2seq dates, eng→fra", "tests/test_seq2seq_page.py"),
+    PageInfo("pages/transformer.py", "Transformer", ":material/view_comfy:",
+             "softmax(QKᵀ/√d) V, heads, causal mask, positions", "transformer", "tests/test_transformer_page.py"),
+    PageInfo("pages/sampling.py", "Sampling", ":material/casino:",
+             "greedy, temperature, top-k, top-p, beam", "all six LMs", "tests/test_sampling_page.py"),
+    PageInfo("pages/compare.py", "Compare models", ":material/leaderboard:",
+             "perplexity table, surprisal per token", "all six LMs", "tests/test_compare_page.py"),
+)
+
+
+def built_pages() -> list[PageInfo]:
+    """The pages that exist, in lecture order (the navigation lists exactly these)."""
+    return [p for p in CATALOG if p.built]

@@ -1,0 +1,40 @@
+"""Models load once per server (``st.cache_resource``) and are shared read-only by every session."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from models.checkpoint import CheckpointError
+from models.registry import Bundle, load
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model bundle, or the message that explains why it is missing and how to rebuild it."""
+
+    bundle: Bundle | None
+    error: str | None
+
+
+@st.cache_resource(show_spinner=False)
+def server_setup() -> None:
+    """Once per server: one torch thread per request keeps many sessions from fighting over cores."""
+    torch.set_num_threads(1)
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def get_model(name: str) -> Loaded:
+    """Load (and verify) a checkpoint once per server; a broken one yields a message, not an exception."""
+    try:
+        return Loaded(load(name), None)
+    except (CheckpointError, OSError, KeyError, RuntimeError, ValueError) as err:
+        return Loaded(None, str(err))
+
+
+def device_label() -> str:
+    """What the models run on, for the sidebar."""
+    if torch.cuda.is_available():
+        return f"GPU ({torch.cuda.get_device_name(0)})"
+    return "CPU"

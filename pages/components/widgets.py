@@ -1,0 +1,85 @@
+"""Widgets shared by every page: the sidebar, the shared sentence, model pickers, code and CSV."""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from models.checkpoint import rebuild_command
+from models.registry import LM_NAMES
+
+from .loaders import device_label, get_model
+from .text import DEFAULT_SENTENCE, MAX_CHARS, CleanText, clean_text
+
+SENTENCE_KEY = "sentence"
+URL_KEY = "s"
+
+MODEL_LABELS = {
+    "ngram": "n-gram (Kneser–Ney trigram)",
+    "ffnn": "Feed-forward (Bengio, k = 4)",
+    "rnn": "Elman RNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "transformer": "Transformer",
+}
+
+
+def _keep_in_url() -> None:
+    st.query_params[URL_KEY] = st.session_state[SENTENCE_KEY][:MAX_CHARS]
+
+
+def sidebar() -> None:
+    """The one shared sidebar: the example sentence (kept in the URL), the device, the checkpoints."""
+    if SENTENCE_KEY not in st.session_state:
+        st.session_state[SENTENCE_KEY] = st.query_params.get(URL_KEY, DEFAULT_SENTENCE)
+    with st.sidebar:
+        st.text_area(
+            "Example sentence (shared by every page)", key=SENTENCE_KEY, height=100,
+            help=f"Kept when you switch pages and in the page address, so a copied link opens the same "
+                 f"sentence. Up to {MAX_CHARS} characters are used.",
+        )
+        _keep_in_url()
+        st.caption(f"Device: **{device_label()}**")
+        with st.expander("Checkpoints", expanded=False):
+            for name in LM_NAMES:
+                loaded = get_model(name)
+                if loaded.bundle is not None:
+                    st.write(f"✅ {MODEL_LABELS[name]} — {loaded.bundle.meta['params']:,} parameters")
+                else:
+                    st.error(f"{MODEL_LABELS[name]} is not available: {loaded.error}")
+                    st.code(rebuild_command(name), language="bash")
+
+
+def shared_sentence() -> CleanText:
+    """The sidebar's sentence, cleaned; notes about truncation or emptiness are shown."""
+    cleaned = clean_text(st.session_state.get(SENTENCE_KEY, DEFAULT_SENTENCE))
+    for note in cleaned.notes:
+        st.info(note)
+    return cleaned
+
+
+def available_models(names: Sequence[str] = LM_NAMES) -> list[str]:
+    """Models whose checkpoints loaded (a broken one is left out, with its message in the sidebar)."""
+    return [n for n in names if get_model(n).bundle is not None]
+
+
+def model_select(label: str, key: str, names: Sequence[str], index: int = 0, extra: Sequence[str] = ()) -> str:
+    """A selectbox over model names shown with readable labels."""
+    options = list(extra) + list(names)
+    return st.selectbox(label, options, index=min(index, len(options) - 1), key=key,
+                        format_func=lambda n: MODEL_LABELS.get(n, n))
+
+
+def show_source(*objects: Callable) -> None:
+    """The real source of the functions that computed the figure (``inspect.getsource``)."""
+    with st.expander("Show the code that computed this"):
+        for obj in objects:
+            st.code(inspect.getsource(obj), language="python")
+
+
+def table_with_csv(df: pd.DataFrame, file_name: str, key: str) -> None:
+    """The numbers behind a figure, with a CSV download."""
+    st.dataframe(df, hide_index=True, width="stretch")
+    st.download_button("Download CSV", df.to_csv(index=False).encode(), file_name=file_name, mime="text/csv", key=key)
