@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from models.evaluate import ChainRule, chain_rule, token_nll
-from pages.components.catalog import CATALOG
+from pages.components.catalog import CATALOG, ROOT
 from pages.components.charts import chain_rule_figure
 from pages.components.loaders import get_model
 from pages.components.tokens import token_spans
@@ -101,6 +101,6 @@ st.subheader("Course map")
 st.write("The pages follow the lecture, from counting words to transformers.")
 for i, page in enumerate(CATALOG, start=1):
     if page.built:
-        st.page_link(page.path, label=f"{i}. {page.title} — {page.topic}", icon=page.icon)
+        st.page_link(str(ROOT / page.path), label=f"{i}. {page.title} — {page.topic}", icon=page.icon)
     else:
         st.write(f"{i}. {page.title} — {page.topic} *(coming)*")

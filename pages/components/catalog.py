@@ -17,6 +17,7 @@ class PageInfo:
     topic: str  # the lecture topic it teaches
     models: str  # which zoo models it runs
     test: str  # where it is tested beyond the shared AppTest and browser tests
+    main_control: str = ""  # widget key the shared AppTest changes to check the figure follows it
 
     @property
     def built(self) -> bool:
@@ -25,7 +26,7 @@ class PageInfo:
 
 CATALOG: tuple[PageInfo, ...] = (
     PageInfo("pages/home.py", "Home: the chain rule", ":material/link:",
-             "P(w₁..w_T) = ∏ p(w_t | w_<t), <eos>, perplexity", "all six LMs", "tests/test_home.py"),
+             "P(w₁..w_T) = ∏ p(w_t | w_<t), <eos>, perplexity", "all six LMs", "tests/test_home.py", "home_model"),
     PageInfo("pages/ngram.py", "N-gram counts", ":material/table:",
              "counts, sparsity, add-α, interpolation, Kneser–Ney", "ngram", "tests/test_ngram_page.py"),
     PageInfo("pages/ffnn.py", "Neural LM & embeddings", ":material/hub:",

@@ -1,0 +1,22 @@
+"""The router behind ``app.py``: page config, the navigation of built pages, the shared sidebar."""
+from __future__ import annotations
+
+import streamlit as st
+
+from .catalog import ROOT, built_pages
+from .loaders import server_setup
+from .widgets import sidebar
+
+
+def run(default: str | None = None) -> None:
+    """Render the app; ``default`` (a page path) is the page shown at the root URL (Home unless given)."""
+    st.set_page_config(page_title="Language Model Lab", page_icon=":material/school:", layout="wide")
+    server_setup()
+    pages = built_pages()
+    default = default or pages[0].path
+    navigation = st.navigation([
+        st.Page(ROOT / p.path, title=p.title, icon=p.icon, url_path=(ROOT / p.path).stem, default=p.path == default)
+        for p in pages
+    ])
+    sidebar()
+    navigation.run()
