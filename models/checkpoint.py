@@ -66,7 +66,8 @@ def half_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_torch(path: Path, name: str, model: torch.nn.Module, config: dict, tokenizer_dict: dict) -> None:
     """Save a plain dict: name, config, float16 weights and vocabulary."""
-    torch.save({"name": name, "config": config, "state_dict": half_state_dict(model), "tokenizer": tokenizer_dict}, path)
+    payload = {"name": name, "config": config, "state_dict": half_state_dict(model), "tokenizer": tokenizer_dict}
+    torch.save(payload, path)
 
 
 def load_torch(path: Path, name: str) -> dict:

@@ -37,7 +37,7 @@ class Corpus:
     sha256: str
 
     @classmethod
-    def tinystories(cls, root: Path | str = TINYSTORIES) -> "Corpus":
+    def tinystories(cls, root: Path | str = TINYSTORIES) -> Corpus:
         """TinyStories train.txt / valid.txt from ``root``."""
         root = Path(root)
         train, valid = root / "train.txt", root / "valid.txt"
@@ -48,7 +48,7 @@ class Corpus:
         return cls(read_text(train), read_text(valid), digest)
 
     @classmethod
-    def split_file(cls, path: Path | str, train_fraction: float = 0.9) -> "Corpus":
+    def split_file(cls, path: Path | str, train_fraction: float = 0.9) -> Corpus:
         """One file split by characters: the first ``train_fraction`` trains (nanoGPT's split)."""
         text = read_text(path)
         n = int(len(text) * train_fraction)

@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 import sys
-
 from dataclasses import dataclass
 
 import numpy as np

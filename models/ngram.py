@@ -89,7 +89,7 @@ class NGramLM(LanguageModel):
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
-    def from_ids(cls, ids: np.ndarray, config: NGramConfig) -> "NGramLM":
+    def from_ids(cls, ids: np.ndarray, config: NGramConfig) -> NGramLM:
         """Count every order 1..max_order in a 1-D id stream."""
         dtype = np.uint16 if config.vocab_size <= 65535 else np.int32
         tables = []
@@ -118,7 +118,7 @@ class NGramLM(LanguageModel):
         self._disc_raw = [kn_discount(t.counts) for t in self.tables]
         self._disc_cont = [kn_discount(t.cont[t.cont > 0]) for t in self.tables]
 
-    def configured(self, **changes) -> "NGramLM":
+    def configured(self, **changes) -> NGramLM:
         """A view of the same tables with other estimator settings (the original is untouched)."""
         config = replace(self.config, **changes)
         if not 1 <= config.order <= config.max_order:
@@ -293,7 +293,7 @@ class NGramLM(LanguageModel):
         Path(path).write_bytes(buf.getvalue())
 
     @classmethod
-    def load(cls, path: Path | str) -> tuple["NGramLM", dict]:
+    def load(cls, path: Path | str) -> tuple[NGramLM, dict]:
         """Inverse of ``save``; never unpickles."""
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(bytes(z["header"]).decode())

@@ -1,14 +1,14 @@
 """The model zoo: one name per model, its config, its training recipe, and ``load(name)``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_torch, rebuild_command, verified_path
-from .ffnn import FFNNConfig, FFNNLM
+from .ffnn import FFNNLM, FFNNConfig
 from .lm import LanguageModel
 from .ngram import NGramConfig, NGramLM
 from .rnn import RecurrentLM, RNNConfig

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 PAD, UNK, EOS = "<pad>", "<unk>", "<eos>"
 SPECIALS = (PAD, UNK, EOS)
@@ -86,7 +86,7 @@ class Tokenizer:
         return {"kind": self.kind, "itos": list(self.vocab.itos)}
 
     @staticmethod
-    def from_dict(d: dict) -> "Tokenizer":
+    def from_dict(d: dict) -> Tokenizer:
         """Inverse of ``to_dict``."""
         cls = {"word": WordTokenizer, "char": CharTokenizer}[d["kind"]]
         return cls(Vocab(list(d["itos"])))
@@ -133,7 +133,7 @@ class WordTokenizer(Tokenizer):
         return "".join(parts)
 
     @classmethod
-    def build(cls, text: str, min_count: int = 3, max_size: int = 8192) -> "WordTokenizer":
+    def build(cls, text: str, min_count: int = 3, max_size: int = 8192) -> WordTokenizer:
         """Vocabulary by frequency: types seen at least ``min_count`` times, at most ``max_size`` in all."""
         counts = Counter(t for t in cls(Vocab(list(SPECIALS))).tokens(text) if t not in SPECIALS)
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -159,6 +159,6 @@ class CharTokenizer(Tokenizer):
         return "".join(END_OF_TEXT if t == EOS else t for t in tokens)
 
     @classmethod
-    def build(cls, text: str) -> "CharTokenizer":
+    def build(cls, text: str) -> CharTokenizer:
         """Vocabulary of every character in ``text``, sorted."""
         return cls(Vocab(list(SPECIALS) + sorted(set(text.replace(END_OF_TEXT, "")))))

@@ -11,7 +11,12 @@ from pages.components.charts import chain_rule_figure
 from pages.components.loaders import get_model
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
-    MODEL_LABELS, available_models, model_select, shared_sentence, show_source, table_with_csv,
+    MODEL_LABELS,
+    available_models,
+    model_select,
+    shared_sentence,
+    show_source,
+    table_with_csv,
 )
 
 
@@ -67,7 +72,7 @@ st.caption(f"What {MODEL_LABELS[main]} sees — colour: p(wₜ | earlier words),
 probs = np.exp(first.logp)
 st.html(token_spans(
     first.tokens, np.clip(probs / max(probs.max(), 1e-9), 0, 1),
-    titles=[f"{w} → {t}: p = {p:.4f}" for w, t, p in zip(first.words, first.tokens, probs)],
+    titles=[f"{w} → {t}: p = {p:.4f}" for w, t, p in zip(first.words, first.tokens, probs, strict=True)],
     flagged=first.unknown,
 ))
 

@@ -50,8 +50,8 @@ def test_kneser_ney_bigram_by_hand():
 
 def _kn_reference(stream: np.ndarray, V: int, ctx: tuple[int, int], w: int) -> float:
     """Textbook interpolated Kneser–Ney trigram, written with dictionaries, for cross-checking."""
-    tri = Counter(zip(stream, stream[1:], stream[2:]))
-    bi_types = Counter(zip(stream, stream[1:]))
+    tri = Counter(zip(stream, stream[1:], stream[2:], strict=False))
+    bi_types = Counter(zip(stream, stream[1:], strict=False))
     cont_bi = Counter((v, x) for (_, v, x) in tri)  # N1+(• v w)
     cont_uni = Counter(x for (_, x) in bi_types)  # N1+(• w)
 
@@ -91,7 +91,7 @@ def test_kneser_ney_trigram_against_reference():
 def test_counts_and_mle_zero():
     m = _model()
     words, counts = m.counts((A,))
-    assert dict(zip(words.tolist(), counts.tolist())) == {B: 2, A: 1, EOS: 1}
+    assert dict(zip(words.tolist(), counts.tolist(), strict=True)) == {B: 2, A: 1, EOS: 1}
     assert m.count((B, A, B)) == 1 and m.count((B, B)) == 0
     mle = m.configured(estimator="mle", order=2)
     assert mle.prob([A], B) == 0.5

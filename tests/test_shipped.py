@@ -7,7 +7,8 @@ import pytest
 
 from models.check_text import CHECK_TEXT
 from models.checkpoint import CHECKPOINT_DIR, read_manifest
-from models.evaluate import evaluate_text, main as evaluate_main
+from models.evaluate import evaluate_text
+from models.evaluate import main as evaluate_main
 from models.registry import LM_NAMES, load
 
 MB = 1_000_000

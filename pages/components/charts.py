@@ -38,13 +38,15 @@ def chain_rule_figure(
         custom = np.stack([np.asarray(labels, dtype=object), lp, cum], axis=-1)
         fig.add_trace(go.Bar(
             x=x, y=p, name=name, marker_color=colour, customdata=custom, legendgroup=name,
-            marker_line=dict(color=[HIGHLIGHT if u else colour for u in unknown], width=[3 if u else 0 for u in unknown]),
-            hovertemplate="%{customdata[0]}<br>p = %{y:.4f}<br>log p = %{customdata[1]:.3f}<extra>" + html.escape(name) + "</extra>",
+            marker_line=dict(color=[HIGHLIGHT if u else colour for u in unknown],
+                             width=[3 if u else 0 for u in unknown]),
+            hovertemplate="%{customdata[0]}<br>p = %{y:.4f}<br>log p = %{customdata[1]:.3f}"
+                          f"<extra>{html.escape(name)}</extra>",
         ), row=1, col=1)
         fig.add_trace(go.Scatter(
             x=x, y=cum, name=name, mode="lines+markers", line=dict(color=colour), customdata=custom,
             legendgroup=name, showlegend=False,
-            hovertemplate="%{customdata[0]}<br>log₁₀ ∏ p = %{y:.2f}<extra>" + html.escape(name) + "</extra>",
+            hovertemplate=f"%{{customdata[0]}}<br>log₁₀ ∏ p = %{{y:.2f}}<extra>{html.escape(name)}</extra>",
         ), row=2, col=1)
     fig.update_yaxes(title_text="probability", type="log" if log_bars else "linear", row=1, col=1)
     fig.update_yaxes(title_text="log₁₀ P(w₁..wₜ)", row=2, col=1)

@@ -21,7 +21,7 @@ def token_spans(
 ) -> str:
     """One span per token, background = viridis(value in [0, 1]); flagged tokens get an outline."""
     parts = []
-    for i, (tok, val) in enumerate(zip(tokens, values)):
+    for i, (tok, val) in enumerate(zip(tokens, values, strict=True)):
         r, g, b = viridis_rgb(float(val))
         flag = bool(flagged[i]) if flagged is not None else False
         extra = f"outline:3px solid {HIGHLIGHT};" if flag else ""

@@ -66,7 +66,7 @@ def main() -> None:
         bundle = load(name, str(device))
         idx = torch.tensor([bundle.tokenizer.encode(SENTENCE)], device=device)
         assert idx.size(1) == 30, idx.size(1)
-        ms = time_ms(lambda: bundle.model.trace(idx), args.repeats)
+        ms = time_ms(lambda model=bundle.model, idx=idx: model.trace(idx), args.repeats)
         tps = train_tokens_per_s(name, len(bundle.tokenizer), device)
         row = {
             "model": name,

@@ -51,10 +51,12 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 120.0) -> 
 
 
 @contextlib.contextmanager
-def streamlit_server(extra_args: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``streamlit run app.py`` on 127.0.0.1 and a free port; yields (base URL, process)."""
+def streamlit_server(
+    extra_args: list[str] | None = None, script: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``streamlit run app.py`` (or ``script``) on 127.0.0.1 and a free port; yields (base URL, process)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", *(extra_args or [])]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
