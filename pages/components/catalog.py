@@ -51,3 +51,13 @@ CATALOG: tuple[PageInfo, ...] = (
 def built_pages() -> list[PageInfo]:
     """The pages that exist, in lecture order (the navigation lists exactly these)."""
     return [p for p in CATALOG if p.built]
+
+
+def markdown_table() -> str:
+    """The README's table: page, lecture topic, models, tests (built pages only)."""
+    rows = ["| page | lecture topic | models | tests |", "| --- | --- | --- | --- |"]
+    for p in built_pages():
+        topic = p.topic.replace("|", "\\|").replace("<", "&lt;")
+        rows.append(f"| {p.title} (`{p.path}`) | {topic} | {p.models} | `{p.test}`, `tests/test_app.py`, "
+                    f"`tests/e2e/test_browser.py` |")
+    return "\n".join(rows)
