@@ -1,10 +1,11 @@
-# Language Model Lab: `make test` sets up .venv and runs the test suite.
+# Language Model Lab — `make run` opens the app, `make test` runs the whole test suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup test benchmark clean
+.PHONY: setup run test browser benchmark clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +14,23 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-test: $(STAMP)
+run: $(STAMP)
+	$(BIN)/streamlit run app.py
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 benchmark: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.lm_speed
 	$(BIN)/python -m tests.benchmarks.shakespeare_char
+	$(BIN)/python -m tests.benchmarks.latency
+	$(BIN)/python -m tests.benchmarks.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache

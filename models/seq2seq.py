@@ -1,0 +1,247 @@
+"""Encoder–decoder with attention (Bahdanau et al. 2015; Luong et al. 2015), and without it (Cho et al. 2014).
+
+A bidirectional GRU reads the source into annotations h_j; a GRU decoder writes the output one
+token at a time from s_{i−1}, the previous token and a context vector c_i:
+    α_ij = softmax_j(e_ij),  c_i = Σ_j α_ij h_j.
+Without attention, c_i is the same "thought vector" (the encoder's final states) at every step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .tokenizer import EOS_ID, PAD_ID, Tokenizer
+
+ATTENTIONS = ("none", "dot", "bilinear", "additive")
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """Sizes of the encoder–decoder; the decoder state has the annotations' size 2H (needed by dot)."""
+
+    src_vocab: int
+    tgt_vocab: int
+    attention: str = "additive"  # one of ATTENTIONS
+    n_embd: int = 64
+    n_hidden: int = 64  # per encoder direction; annotations and decoder state have 2 * n_hidden
+    dropout: float = 0.1
+    max_src_len: int = 64  # longer sources are cut (translate says so)
+    max_out_len: int = 16
+
+
+@dataclass
+class Translation:
+    """One decoded output with everything the attention page shows."""
+
+    src_tokens: list[str]  # what the encoder read (unknowns as <unk>, cut to max_src_len)
+    out_tokens: list[str]  # decoded tokens, without the final <eos>
+    text: str  # the output, detokenized
+    attention: torch.Tensor  # (T_out, T_in) α, rows sum to 1 (uniform zeros for "none")
+    scores: torch.Tensor  # (T_out, T_in) raw scores e before the softmax
+    step_probs: torch.Tensor  # (T_out, V_tgt) the output distribution at each step
+    token_probs: list[float]  # probability of each chosen token
+    log_prob: float  # sum of log-probabilities of the chosen tokens (including <eos> if reached)
+    notes: list[str]  # what was changed about the input (empty text, cut length, unknowns)
+
+
+class _Scorer(nn.Module):
+    """Base: ``keys(h)`` is what s_{i−1} is compared with, computed once per sentence."""
+
+    def keys(self, h: torch.Tensor) -> torch.Tensor:
+        return h
+
+
+class NoAttention(_Scorer):
+    """No attention: c_i = c, the encoder's final states, at every step (the bottleneck)."""
+
+    def forward(self, s, keys, values, mask, thought):
+        B, S = mask.shape
+        zeros = torch.zeros(B, S, device=mask.device)
+        return thought, zeros, zeros
+
+
+class DotAttention(_Scorer):
+    """e_ij = s_{i−1} · h_j (Luong et al. 2015, "dot")."""
+
+    def forward(self, s, keys, values, mask, thought):
+        scores = torch.einsum("bd,bsd->bs", s, keys)  # (B, S)
+        return _attend(scores, values, mask)
+
+
+class BilinearAttention(_Scorer):
+    """e_ij = s_{i−1}ᵀ W h_j (Luong et al. 2015, "general")."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.W = nn.Linear(dim, dim, bias=False)
+
+    def keys(self, h: torch.Tensor) -> torch.Tensor:
+        """W h_j for every source position: (B, S, D)."""
+        return self.W(h)
+
+    def forward(self, s, keys, values, mask, thought):
+        scores = torch.einsum("bd,bsd->bs", s, keys)  # s_{i−1}ᵀ (W h_j)
+        return _attend(scores, values, mask)
+
+
+class AdditiveAttention(_Scorer):
+    """e_ij = vᵀ tanh(W s_{i−1} + U h_j) (Bahdanau et al. 2015, feed-forward scoring)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.W = nn.Linear(dim, dim, bias=False)
+        self.U = nn.Linear(dim, dim, bias=True)
+        self.v = nn.Linear(dim, 1, bias=False)
+
+    def keys(self, h: torch.Tensor) -> torch.Tensor:
+        """U h_j for every source position, computed once per sentence: (B, S, D)."""
+        return self.U(h)
+
+    def forward(self, s, keys, values, mask, thought):
+        scores = self.v(torch.tanh(self.W(s)[:, None, :] + keys)).squeeze(-1)  # (B, S)
+        return _attend(scores, values, mask)
+
+
+def _attend(scores: torch.Tensor, values: torch.Tensor, mask: torch.Tensor):
+    """α = softmax over real source positions (padding gets exactly 0); c = Σ_j α_j h_j."""
+    alpha = F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)  # (B, S)
+    context = torch.einsum("bs,bsd->bd", alpha, values)  # (B, D)
+    return context, alpha, scores
+
+
+def make_attention(kind: str, dim: int) -> nn.Module:
+    """The scoring module for ``kind``."""
+    if kind == "none":
+        return NoAttention()
+    if kind == "dot":
+        return DotAttention()
+    if kind == "bilinear":
+        return BilinearAttention(dim)
+    if kind == "additive":
+        return AdditiveAttention(dim)
+    raise ValueError(f"attention must be one of {ATTENTIONS}")
+
+
+class Seq2Seq(nn.Module):
+    """Bidirectional GRU encoder, attention, GRU decoder; owns its source and target tokenizers."""
+
+    def __init__(self, config: Seq2SeqConfig, src_tok: Tokenizer, tgt_tok: Tokenizer) -> None:
+        super().__init__()
+        self.config, self.src_tok, self.tgt_tok = config, src_tok, tgt_tok
+        H, D, E = config.n_hidden, 2 * config.n_hidden, config.n_embd
+        self.src_embed = nn.Embedding(config.src_vocab, E, padding_idx=PAD_ID)
+        self.encoder = nn.GRU(E, H, batch_first=True, bidirectional=True)
+        self.init_state = nn.Linear(D, D)  # s_0 = tanh(W [→h_S; ←h_1])
+        self.tgt_embed = nn.Embedding(config.tgt_vocab, E, padding_idx=PAD_ID)
+        self.attention = make_attention(config.attention, D)
+        self.cell = nn.GRUCell(E + D, D)  # s_i = GRU([y_{i−1}; c_i], s_{i−1})
+        self.pre_out = nn.Linear(D + D + E, D)  # t_i = tanh(W [s_i; c_i; y_{i−1}])
+        self.out = nn.Linear(D, config.tgt_vocab)
+        self.drop = nn.Dropout(config.dropout)
+
+    # ----- the two halves, exposed separately for decoding and for the attention page -----
+    def encode(self, src: torch.Tensor):
+        """src (B, S) -> annotations h (B, S, D), mask (B, S), thought vector c (B, D), s_0 (B, D)."""
+        mask = src != PAD_ID
+        lengths = mask.sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.drop(self.src_embed(src)), lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        out, last = self.encoder(packed)  # last: (2, B, H) = final forward and backward states
+        h, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.size(1))  # (B, S, D)
+        thought = torch.cat([last[0], last[1]], dim=-1)  # (B, D)
+        return h, mask, thought, torch.tanh(self.init_state(thought))
+
+    def keys(self, h: torch.Tensor) -> torch.Tensor:
+        """What the scores compare s_{i−1} against (h_j, W h_j or U h_j), once per sentence."""
+        return self.attention.keys(h)
+
+    def decode_step(self, y_prev, s_prev, h, keys, mask, thought):
+        """One step: (y_{i−1} (B,), s_{i−1} (B, D)) -> (logits (B, V), s_i, α_i (B, S), e_i (B, S))."""
+        context, alpha, scores = self.attention(s_prev, keys, h, mask, thought)
+        emb = self.drop(self.tgt_embed(y_prev))  # (B, E)
+        s = self.cell(torch.cat([emb, context], -1), s_prev)  # (B, D)
+        t = torch.tanh(self.pre_out(self.drop(torch.cat([s, context, emb], -1))))
+        return self.out(self.drop(t)), s, alpha, scores
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, tgt_out: torch.Tensor | None = None):
+        """Teacher forcing: logits (B, T, V) for tgt_in (starting with <eos>); loss against tgt_out."""
+        h, mask, thought, s = self.encode(src)
+        keys = self.keys(h)
+        logits = []
+        for i in range(tgt_in.size(1)):
+            step, s, _, _ = self.decode_step(tgt_in[:, i], s, h, keys, mask, thought)
+            logits.append(step)
+        logits = torch.stack(logits, 1)  # (B, T, V)
+        loss = None
+        if tgt_out is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID)
+        return logits, loss
+
+    # ----- decoding from text -------------------------------------------------------------
+    def source_ids(self, text: str) -> tuple[list[int], list[str]]:
+        """Encode user text for the encoder; returns ids and notes about what was changed."""
+        notes = []
+        ids = self.src_tok.encode(text.strip())
+        if not ids:
+            notes.append("The source is empty: nothing to translate.")
+        if len(ids) > self.config.max_src_len:
+            notes.append(f"The source has {len(ids)} tokens; only the first {self.config.max_src_len} are read.")
+            ids = ids[: self.config.max_src_len]
+        unknown = sum(i == self.src_tok.vocab.unk_id for i in ids)
+        if unknown:
+            notes.append(f"{unknown} token(s) are not in the vocabulary and are read as <unk>.")
+        return ids, notes
+
+    @torch.no_grad()
+    def translate(self, text: str, beam: int = 1, max_len: int | None = None) -> Translation:
+        """Greedy (beam = 1) or beam-search decoding with the attention of every step."""
+        ids, notes = self.source_ids(text)
+        src_tokens = [self.src_tok.vocab.itos[i] for i in ids]
+        max_len = max_len or self.config.max_out_len
+        if not ids:
+            empty = torch.zeros(0, 0)
+            return Translation([], [], "", empty, empty, torch.zeros(0, self.config.tgt_vocab), [], 0.0, notes)
+        device = next(self.parameters()).device
+        src = torch.tensor([ids], device=device)
+        h, mask, thought, s0 = self.encode(src)
+        keys = self.keys(h)
+        # A hypothesis: (log-prob, tokens, state, alphas, scores, step distributions, finished)
+        beams = [(0.0, [], s0, [], [], [], False)]
+        for _ in range(max_len):
+            if all(b[6] for b in beams):
+                break
+            candidates = []
+            for lp, toks, s, alphas, scores, dists, done in beams:
+                if done:
+                    candidates.append((lp, toks, s, alphas, scores, dists, True))
+                    continue
+                y = torch.tensor([toks[-1] if toks else EOS_ID], device=device)
+                logits, s_new, alpha, e = self.decode_step(y, s, h, keys, mask, thought)
+                logp = F.log_softmax(logits[0], -1)
+                top = torch.topk(logp, max(1, beam))
+                for v, k in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+                    candidates.append((lp + v, toks + [k], s_new, alphas + [alpha[0]], scores + [e[0]],
+                                       dists + [logp.exp()], k == EOS_ID))
+            beams = sorted(candidates, key=lambda c: c[0], reverse=True)[: max(1, beam)]
+        lp, toks, _, alphas, scores, dists, _ = beams[0]
+        probs = torch.stack(dists).cpu()
+        out = toks[:-1] if toks and toks[-1] == EOS_ID else toks
+        out_tokens = [self.tgt_tok.vocab.itos[k] for k in out]
+        return Translation(
+            src_tokens=src_tokens,
+            out_tokens=out_tokens,
+            text=self.tgt_tok.detokenize(out_tokens),
+            attention=torch.stack(alphas).cpu(),  # (T_out, T_in), one row per decoded token incl. <eos>
+            scores=torch.stack(scores).cpu(),
+            step_probs=probs,
+            token_probs=[float(probs[i, k]) for i, k in enumerate(toks)],
+            log_prob=lp,
+            notes=notes,
+        )
+
+    def num_parameters(self) -> int:
+        """Trainable parameter count."""
+        return sum(p.numel() for p in self.parameters())
