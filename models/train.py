@@ -12,7 +12,6 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -22,6 +21,7 @@ from .data import TINYSTORIES, Corpus, encode_stream, parallel_streams, random_w
 from .evaluate import evaluate_text, token_nll
 from .lm import IGNORE, LanguageModel
 from .ngram import NGramLM
+from .optim import lr_at, make_optimizer, seed_everything
 from .registry import SPECS, TrainConfig, best_device, checkpoint_file, config_dict
 from .tokenizer import WordTokenizer
 
@@ -36,30 +36,6 @@ class TrainResult:
     tokens_seen: int
     wall_time_s: float
     tokens_per_s: float
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch and numpy; return a generator for batch sampling."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``max_steps``."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.max_steps - cfg.warmup))
-    floor = cfg.lr * cfg.min_lr_ratio
-    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
-
-
-def make_optimizer(model: LanguageModel, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW with weight decay on matrices only (not biases, norms or embeddings' 1-D params)."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
 
 
 class _Batches:

@@ -5,8 +5,9 @@ import math
 
 import torch
 
+from models.optim import lr_at
 from models.registry import TrainConfig
-from models.train import lr_at, train_model
+from models.train import train_model
 
 from .conftest import V, tiny_models
 

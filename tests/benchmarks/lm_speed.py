@@ -13,8 +13,8 @@ import time
 
 import torch
 
+from models.optim import make_optimizer
 from models.registry import LM_NAMES, SPECS, best_device, config_dict, load
-from models.train import make_optimizer
 
 SENTENCE = (
     "one day , a little girl named lily went to the park with her mom . she saw a big red ball "
