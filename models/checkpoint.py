@@ -1,6 +1,7 @@
 """Checkpoints: a plain dict saved with torch (or .npz for the n-gram), a manifest with hashes."""
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 
@@ -30,10 +31,13 @@ def read_manifest(root: Path = CHECKPOINT_DIR) -> dict:
 
 
 def update_manifest(name: str, entry: dict, root: Path = CHECKPOINT_DIR) -> None:
-    """Write one model's entry, keeping the others."""
-    manifest = read_manifest(root)
-    manifest[name] = entry
-    (Path(root) / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    """Write one model's entry, keeping the others (locked: several trainings may finish at once)."""
+    with open(Path(root) / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = read_manifest(root)
+        manifest[name] = entry
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        (Path(root) / MANIFEST).write_text(text, encoding="utf-8")
 
 
 def verified_path(name: str, root: Path = CHECKPOINT_DIR) -> tuple[Path, dict]:

@@ -1,8 +1,10 @@
-"""Perplexity of any zoo model on any UTF-8 text: ``python -m models.evaluate NAME --text FILE``.
+"""Evaluate any zoo model: ``python -m models.evaluate NAME --text FILE`` or ``--pairs FILE``.
 
-PPL = exp(−(1/N) Σ_t log p(x_t | x_<t)). Each model gets the context it has in use: recurrent
-models carry their state through the whole text, the transformer slides its window, and the
-n-gram and feed-forward models see their fixed window. Every model scores the same N tokens.
+Language models, on any UTF-8 text: PPL = exp(−(1/N) Σ_t log p(x_t | x_<t)). Each model gets the
+context it has in use: recurrent models carry their state through the whole text, the transformer
+slides its window, and the n-gram and feed-forward models see their fixed window. Every model
+scores the same N tokens. Seq2seq models, on any source<TAB>target file: exact match, BLEU, and
+for dates the alignment accuracy.
 """
 from __future__ import annotations
 
@@ -17,7 +19,11 @@ import torch
 import torch.nn.functional as F
 
 from .data import encode_stream, read_text
+from .dates import gold_spans
 from .lm import LanguageModel
+from .pairs import read_pairs
+from .registry import LM_NAMES, SEQ2SEQ_SPECS, load
+from .seq2seq_train import score_pairs
 from .tokenizer import EOS
 
 RECURRENT_CHUNK = 512
@@ -129,22 +135,32 @@ def evaluate_text(model: LanguageModel, tokenizer, text: str, stride: int = 16) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .registry import LM_NAMES, load
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", choices=LM_NAMES)
-    parser.add_argument("--text", required=True, help="any UTF-8 text file")
+    parser.add_argument("name", choices=(*LM_NAMES, *SEQ2SEQ_SPECS))
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="any UTF-8 text file (language models)")
+    source.add_argument("--pairs", help="tab-separated source<TAB>target file (seq2seq models)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--stride", type=int, default=16, help="transformer window stride")
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    seq2seq = args.name in SEQ2SEQ_SPECS
+    if seq2seq != (args.pairs is not None):
+        parser.error("language models take --text, seq2seq models take --pairs")
     bundle = load(args.name, args.device)
     try:
-        result = evaluate_text(bundle.model, bundle.tokenizer, read_text(args.text), args.stride)
+        if seq2seq:
+            pairs = read_pairs(args.pairs)
+            if not pairs:
+                raise ValueError("no source<TAB>target lines in the file")
+            spans = gold_spans if SEQ2SEQ_SPECS[args.name].task == "dates" else None
+            result = score_pairs(bundle.model, pairs, spans)
+            result.pop("by_length")
+        else:
+            result = evaluate_text(bundle.model, bundle.tokenizer, read_text(args.text), args.stride)
     except (OSError, ValueError) as err:
         print(json.dumps({"error": str(err)}))
         return 1
-    print(json.dumps({"model": args.name, "file": args.text, **result}, indent=2))
+    print(json.dumps({"model": args.name, "file": args.pairs or args.text, **result}, indent=2))
     return 0
 
 

@@ -12,6 +12,7 @@ from .ffnn import FFNNLM, FFNNConfig
 from .lm import LanguageModel
 from .ngram import NGramConfig, NGramLM
 from .rnn import RecurrentLM, RNNConfig
+from .seq2seq import ATTENTIONS, Seq2Seq, Seq2SeqConfig
 from .tokenizer import Tokenizer
 from .transformer import TransformerConfig, TransformerLM
 
@@ -77,6 +78,29 @@ SPECS: dict[str, ModelSpec] = {
 LM_NAMES = tuple(SPECS)
 
 
+@dataclass(frozen=True)
+class Seq2SeqSpec:
+    """One seq2seq model: its task, attention variant, sizes and training recipe."""
+
+    name: str
+    task: str  # "dates" (character level, generated) or "fra" (English→French, word level)
+    attention: str
+    sizes: dict
+    train: TrainConfig
+
+
+_DATES_SIZES = {"n_embd": 32, "n_hidden": 64, "dropout": 0.0, "max_src_len": 64, "max_out_len": 12}
+_FRA_SIZES = {"n_embd": 128, "n_hidden": 128, "dropout": 0.2, "max_src_len": 24, "max_out_len": 16}
+_DATES_TRAIN = TrainConfig(batch_size=128, lr=3e-3, warmup=100, max_steps=3000, weight_decay=0.0,
+                           eval_every=250, patience=4, eval_tokens=2000)
+_FRA_TRAIN = TrainConfig(batch_size=64, lr=2e-3, warmup=200, max_steps=12000, weight_decay=0.0,
+                         eval_every=1000, patience=3, eval_tokens=3000)
+SEQ2SEQ_SPECS: dict[str, Seq2SeqSpec] = {
+    **{f"dates-{a}": Seq2SeqSpec(f"dates-{a}", "dates", a, _DATES_SIZES, _DATES_TRAIN) for a in ATTENTIONS},
+    **{f"fra-{a}": Seq2SeqSpec(f"fra-{a}", "fra", a, _FRA_SIZES, _FRA_TRAIN) for a in ("additive", "none")},
+}
+
+
 @dataclass
 class Bundle:
     """A loaded model with its tokenizer and manifest entry."""
@@ -96,14 +120,22 @@ def best_device(requested: str | None = None) -> torch.device:
 
 def checkpoint_file(name: str) -> str:
     """File name of a model's checkpoint in ``assets/checkpoints``."""
-    return f"{name}.{SPECS[name].extension}"
+    return f"{name}.{SPECS[name].extension}" if name in SPECS else f"{name}.pt"
 
 
 def load(name: str, device: str | None = None, root: Path = CHECKPOINT_DIR) -> Bundle:
     """Load a verified checkpoint in eval mode; raises CheckpointError naming the rebuild command."""
-    if name not in SPECS:
-        raise KeyError(f"unknown model '{name}'; known: {', '.join(SPECS)}")
+    if name not in SPECS and name not in SEQ2SEQ_SPECS:
+        raise KeyError(f"unknown model '{name}'; known: {', '.join([*SPECS, *SEQ2SEQ_SPECS])}")
     path, entry = verified_path(name, root)
+    if name in SEQ2SEQ_SPECS:
+        payload = load_torch(path, name)
+        toks = payload["tokenizer"]
+        model = Seq2Seq(Seq2SeqConfig(**payload["config"]), Tokenizer.from_dict(toks["src"]),
+                        Tokenizer.from_dict(toks["tgt"]))
+        model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+        model = model.to(best_device(device)).eval().requires_grad_(False)
+        return Bundle(name, model, model.src_tok, entry)
     if SPECS[name].family == "ngram":
         try:
             model, header = NGramLM.load(path)

@@ -61,3 +61,16 @@ def generate(
         if stop_at_eos and nxt == EOS_ID:
             break
     return ids
+
+
+def top_k_table(logits: torch.Tensor, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k most probable next tokens at every position: logits (T, V) -> ids (T, k), probs (T, k)."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    top = torch.topk(probs, min(k, probs.size(-1)), dim=-1)
+    return top.indices, top.values
+
+
+def ranks(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """1-based rank of each target among the model's predictions: logits (T, V), targets (T,) -> (T,)."""
+    target_logit = logits.gather(-1, targets[:, None])  # (T, 1)
+    return (logits > target_logit).sum(-1) + 1

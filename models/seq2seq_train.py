@@ -6,7 +6,8 @@ import math
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import sacrebleu
@@ -14,10 +15,15 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .checkpoint import load_torch, save_torch, update_manifest
+from .data import sha256_file
+from .dates import generate as generate_dates
+from .dates import gold_spans
 from .optim import lr_at, make_optimizer, seed_everything
-from .pairs import batch, encode_pairs
-from .registry import TrainConfig
-from .seq2seq import Seq2Seq
+from .pairs import ENG_FRA, PairSet, batch, encode_pairs, eng_fra
+from .pairs import dates as dates_pairs
+from .registry import SEQ2SEQ_SPECS, TrainConfig, checkpoint_file
+from .seq2seq import Seq2Seq, Seq2SeqConfig
 from .tokenizer import EOS_ID
 
 
@@ -167,3 +173,83 @@ def score_pairs(model: Seq2Seq, pairs: list[tuple[str, str]], spans_of=None,
     if spans_of is not None:
         result["alignment_accuracy"] = aligned / alignable if alignable else math.nan
     return result
+
+
+# Inputs the project wrote itself: their greedy outputs are recorded in the manifest and the tests
+# check that the shipped checkpoints still produce them.
+CHECK_INPUTS = {
+    "dates": ["21 November 2026", "November 21, 2026", "the 3rd of march, 1999", "2026/11/21", "31.12.1900",
+              "saturday 21 nov 2026", "Jul. 4 1976", "02/29/2000"],
+    "fra": ["i am happy .", "she is my friend .", "we are going home .", "he is not here .", "you are very tall ."],
+}
+DATES_TEST_SIZE = 2000
+DATES_LENGTH_EDGES = (1, 11, 15, 19, 23, 27, 36)
+FRA_LENGTH_EDGES = (1, 4, 6, 8, 11)
+
+
+def build_pairs(spec, data: Path | None) -> PairSet:
+    """The pairs and tokenizers of a task."""
+    if spec.task == "dates":
+        return dates_pairs(n_train=40_000, n_valid=2_000, seed=0)
+    return eng_fra(data or ENG_FRA)
+
+
+def dates_test_set(train: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """2,000 freshly generated dates whose sources never occur in training."""
+    seen = {s for s, _ in train}
+    fresh = [(e.source, e.target) for e in generate_dates(3 * DATES_TEST_SIZE, seed=99) if e.source not in seen]
+    return fresh[:DATES_TEST_SIZE]
+
+
+def check_outputs(model: Seq2Seq, task: str) -> dict[str, str]:
+    """Greedy outputs for the project's own check inputs."""
+    return {text: model.translate(text).text for text in CHECK_INPUTS[task]}
+
+
+def train_seq2seq_model(name: str, data: Path | None, device: torch.device, root: Path,
+                        max_minutes: float | None, steps: int | None = None) -> dict:
+    """Build data and model, train, write the checkpoint and its manifest entry with the metrics."""
+    spec = SEQ2SEQ_SPECS[name]
+    pairs = build_pairs(spec, data)
+    cfg = spec.train if steps is None else replace(spec.train, max_steps=steps)
+    seed_everything(cfg.seed)
+    config = Seq2SeqConfig(len(pairs.src_tok), len(pairs.tgt_tok), spec.attention, **spec.sizes)
+    model = Seq2Seq(config, pairs.src_tok, pairs.tgt_tok)
+    train_ids = encode_pairs(pairs.train, pairs.src_tok, pairs.tgt_tok, config.max_src_len)
+    valid_ids = encode_pairs(pairs.valid, pairs.src_tok, pairs.tgt_tok, config.max_src_len)
+    result = train_seq2seq(model, train_ids, valid_ids, cfg, device, max_minutes)
+    model.cpu()
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / checkpoint_file(name)
+    save_torch(path, name, model, asdict(config), {"src": pairs.src_tok.to_dict(), "tgt": pairs.tgt_tok.to_dict()})
+    # Score what was shipped (float16 weights).
+    model.load_state_dict({k: v.float() for k, v in load_torch(path, name)["state_dict"].items()})
+    if spec.task == "dates":
+        metrics = score_pairs(model, dates_test_set(pairs.train), gold_spans, DATES_LENGTH_EDGES)
+    else:
+        metrics = score_pairs(model, pairs.valid, None, FRA_LENGTH_EDGES)
+    entry = {
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        "params": model.num_parameters(),
+        "config": asdict(config),
+        "task": spec.task,
+        "data_sha256": pairs.data_sha256,
+        "train_pairs": len(pairs.train),
+        "valid_pairs": len(pairs.valid),
+        "epochs": round(result.pairs_seen / len(pairs.train), 2),
+        "steps": result.steps,
+        "best_step": result.best_step,
+        "wall_time_s": round(result.wall_time_s, 1),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "pairs_per_s": round(result.pairs_seen / result.wall_time_s),
+        "valid_loss": round(result.best_valid_loss, 4),
+        "metrics": metrics,
+        "check": check_outputs(model, spec.task),
+        "torch": torch.__version__,
+        "train": asdict(cfg),
+    }
+    update_manifest(name, entry, root)
+    return entry

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -22,7 +23,8 @@ from .evaluate import evaluate_text, token_nll
 from .lm import IGNORE, LanguageModel
 from .ngram import NGramLM
 from .optim import lr_at, make_optimizer, seed_everything
-from .registry import SPECS, TrainConfig, best_device, checkpoint_file, config_dict
+from .registry import SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
+from .seq2seq_train import train_seq2seq_model
 from .tokenizer import WordTokenizer
 
 
@@ -198,8 +200,9 @@ def train_zoo_model(name: str, data: Path, device: torch.device, root: Path, max
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", choices=tuple(SPECS))
-    parser.add_argument("--data", type=Path, default=TINYSTORIES, help="folder with train.txt and valid.txt")
+    parser.add_argument("name", choices=(*SPECS, *SEQ2SEQ_SPECS))
+    parser.add_argument("--data", type=Path, default=TINYSTORIES,
+                        help="TinyStories folder (language models) or eng-fra.txt (fra-* models)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--out", type=Path, default=CHECKPOINT_DIR, help="checkpoint folder")
     parser.add_argument("--max-minutes", type=float, default=30.0, help="stop training after this long")
@@ -208,7 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    entry = train_zoo_model(args.name, args.data, best_device(args.device), args.out, args.max_minutes, args.steps)
+    device = best_device(args.device)
+    if args.name in SEQ2SEQ_SPECS:
+        data = None if args.data == TINYSTORIES else args.data
+        entry = train_seq2seq_model(args.name, data, device, args.out, args.max_minutes, args.steps)
+        print(f"{args.name}: {json.dumps(entry['metrics'], indent=1)}")
+        return 0
+    entry = train_zoo_model(args.name, args.data, device, args.out, args.max_minutes, args.steps)
     print(f"{args.name}: valid perplexity {entry['valid_ppl']:.2f}, {entry['params']:,} parameters, "
           f"{entry['bytes'] / 1e6:.1f} MB, {entry['wall_time_s']:.0f} s")
     return 0

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models.ngram import NGramConfig, NGramLM
-from models.sampling import SamplingConfig, generate, next_token_distribution
+from models.sampling import SamplingConfig, generate, next_token_distribution, ranks, top_k_table
 
 from .conftest import tiny_models
 
@@ -52,3 +52,11 @@ def test_generate_is_seeded_and_works_for_every_family():
         greedy = generate(model, [2, 5], 20, SamplingConfig(greedy=True), torch.Generator(), stop_at_eos=False)
         logits, _ = model(torch.tensor([greedy[:-1][-model.max_len:] if model.max_len else greedy[:-1]]))
         assert greedy[-1] == int(logits[0, -1].argmax()), name
+
+
+def test_top_k_table_and_ranks():
+    logits = torch.log(torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]))
+    ids, probs = top_k_table(logits, 2)
+    assert ids.tolist() == [[1, 2], [0, 2]] and torch.allclose(probs, torch.tensor([[0.6, 0.3], [0.5, 0.3]]))
+    assert ranks(logits, torch.tensor([0, 1])).tolist() == [3, 3]
+    assert ranks(logits, torch.tensor([1, 0])).tolist() == [1, 1]

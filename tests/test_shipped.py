@@ -54,3 +54,4 @@ def test_evaluate_cli_on_any_text(tmp_path, capsys):
     assert evaluate_main(["ngram", "--text", str(path), "--device", "cpu"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["tokens"] > 5 and out["oov_rate"] > 0 and out["perplexity"] > 1
+

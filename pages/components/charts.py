@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .palette import CATEGORICAL, HIGHLIGHT
+from .palette import CATEGORICAL, DIVERGING, HIGHLIGHT, SEQUENTIAL
 
 LN10 = np.log(10.0)
 
@@ -52,4 +52,146 @@ def chain_rule_figure(
     fig.update_yaxes(title_text="log₁₀ P(w₁..wₜ)", row=2, col=1)
     fig.update_xaxes(tickmode="array", tickvals=x, ticktext=labels, tickangle=-45, row=2, col=1)
     fig.update_layout(barmode="group", height=560, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="model")
+    return fig
+
+
+def _play_controls(steps: list[str], duration_ms: int = 500) -> tuple[list[dict], list[dict]]:
+    """A play/pause button and a step slider that run plotly frames in the browser (no server work)."""
+    buttons = [{
+        "type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
+        "buttons": [
+            {"label": "▶ play", "method": "animate",
+             "args": [None, {"frame": {"duration": duration_ms, "redraw": True}, "fromcurrent": True}]},
+            {"label": "❚❚ pause", "method": "animate",
+             "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]},
+        ],
+    }]
+    sliders = [{
+        "active": len(steps) - 1, "x": 0.15, "y": -0.08, "len": 0.85, "currentvalue": {"prefix": "step: "},
+        "steps": [{"label": s, "method": "animate",
+                   "args": [[str(i)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]}
+                  for i, s in enumerate(steps)],
+    }]
+    return buttons, sliders
+
+
+def hidden_state_animation(
+    states: np.ndarray, tokens: Sequence[str], top_words: Sequence[Sequence[str]], top_probs: np.ndarray,
+    caption: Sequence[str], name: str = "h", zrange: tuple[float, float] = (-1.0, 1.0),
+) -> go.Figure:
+    """Left: states (units × steps), the steps not yet read veiled; right: the top next words at that step.
+
+    states (H, T); top_words: T lists of k words; top_probs (T, k); caption[t] describes step t.
+    Frames carry only the veil, the bars and the caption, so play and the slider run in the browser.
+    """
+    H, T = states.shape
+    x = [f"{t + 1}. {w}" for t, w in enumerate(safe_labels(tokens))]
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.68, 0.32], horizontal_spacing=0.12,
+                        subplot_titles=(f"{name}<sub>t</sub>: units × time steps", "next word: top 10"))
+    fig.add_trace(go.Heatmap(
+        z=states.astype(np.float32), x=x, y=np.arange(H), colorscale=DIVERGING, zmid=0, zmin=zrange[0],
+        zmax=zrange[1], colorbar=dict(x=0.62, len=0.9),
+        hovertemplate="unit %{y}<br>%{x}<br>value %{z:.3f}<extra></extra>",
+    ), row=1, col=1)
+
+    def bars(t: int) -> go.Bar:
+        return go.Bar(x=top_probs[t][::-1].astype(np.float32), y=safe_labels(list(top_words[t])[::-1]),
+                      orientation="h", marker_color=CATEGORICAL[0], hovertemplate="%{y}: %{x:.3f}<extra></extra>")
+
+    def veil(t: int) -> list[dict]:
+        if t >= T - 1:
+            return []
+        return [dict(type="rect", xref="x", yref="y", x0=t + 0.5, x1=T - 0.5, y0=-0.5, y1=H - 0.5,
+                     fillcolor="white", opacity=0.85, line_width=0)]
+
+    fig.add_trace(bars(T - 1), row=1, col=2)
+    fig.frames = [go.Frame(name=str(t), data=[bars(t)], traces=[1],
+                           layout=go.Layout(title_text=caption[t], shapes=veil(t))) for t in range(T)]
+    buttons, sliders = _play_controls(x)
+    fig.update_layout(height=560, title_text=caption[T - 1], updatemenus=buttons, sliders=sliders,
+                      margin=dict(l=10, r=10, t=70, b=120), showlegend=False)
+    fig.update_xaxes(tickangle=-45, row=1, col=1)
+    fig.update_yaxes(title_text="unit", autorange="reversed", row=1, col=1)
+    fig.update_xaxes(title_text="probability", range=[0, 1], row=1, col=2)
+    return fig
+
+
+def unrolled_figure(tokens: Sequence[str], predictions: Sequence[str], cell: str = "RNN") -> go.Figure:
+    """The recurrence drawn unrolled through time: x_t → [cell] → h_t → ŷ_t, h_{t−1} → h_t."""
+    fig = go.Figure()
+    T = len(tokens)
+    for t, (word, pred) in enumerate(zip(safe_labels(tokens), safe_labels(predictions), strict=True)):
+        fig.add_shape(type="rect", x0=t - 0.35, x1=t + 0.35, y0=0.7, y1=1.3, line=dict(color=CATEGORICAL[0]),
+                      fillcolor="rgba(0,114,178,0.12)")
+        fig.add_annotation(x=t, y=1.0, text=f"{cell}<br>h<sub>{t + 1}</sub>", showarrow=False)
+        fig.add_annotation(x=t, y=0.0, text=word, showarrow=False, font=dict(size=13))
+        fig.add_annotation(x=t, y=2.0, text=pred, showarrow=False, font=dict(size=13, color=CATEGORICAL[5]))
+        fig.add_annotation(x=t, y=0.7, ax=t, ay=0.15, xref="x", yref="y", axref="x", ayref="y", text="",
+                           arrowhead=2, showarrow=True)
+        fig.add_annotation(x=t, y=1.85, ax=t, ay=1.3, xref="x", yref="y", axref="x", ayref="y", text="",
+                           arrowhead=2, showarrow=True)
+        if t:
+            fig.add_annotation(x=t - 0.35, y=1.0, ax=t - 0.65, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
+                               text="", arrowhead=2, showarrow=True)
+    fig.add_annotation(x=-0.9, y=0.0, text="input xₜ", showarrow=False, xanchor="right")
+    fig.add_annotation(x=-0.9, y=1.0, text="state hₜ", showarrow=False, xanchor="right")
+    fig.add_annotation(x=-0.9, y=2.0, text="prediction ŷₜ", showarrow=False, xanchor="right")
+    fig.update_xaxes(visible=False, range=[-1.8, T - 0.4])
+    fig.update_yaxes(visible=False, range=[-0.4, 2.4])
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white")
+    return fig
+
+
+def pca_2d(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Project rows of ``states`` (T, H) on their first two principal components: (T, 2), explained ratios."""
+    centred = states - states.mean(0, keepdims=True)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    var = s**2
+    return centred @ vt[:2].T, var[:2] / max(var.sum(), 1e-12)
+
+
+def trajectory_figure(coords: np.ndarray, tokens: Sequence[str], explained: np.ndarray) -> go.Figure:
+    """The hidden-state path through the sentence in 2-D, each point labelled with its word."""
+    fig = go.Figure(go.Scatter(
+        x=coords[:, 0], y=coords[:, 1], mode="lines+markers+text", text=safe_labels(tokens),
+        textposition="top center", marker=dict(size=9, color=np.arange(len(tokens)), colorscale=SEQUENTIAL,
+                                                 showscale=True, colorbar=dict(title="step")),
+        line=dict(color="rgba(120,120,120,0.5)"), hovertemplate="%{text}<extra></extra>",
+    ))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10),
+                      xaxis_title=f"PC 1 ({explained[0]:.0%} of variance)",
+                      yaxis_title=f"PC 2 ({explained[1]:.0%} of variance)" if len(explained) > 1 else "PC 2")
+    return fig
+
+
+def divergence_figure(steps: Sequence[str], distance: np.ndarray, start: int) -> go.Figure:
+    """‖h_t(teacher forcing) − h_t(free running)‖ per step, with the point where free running starts."""
+    fig = go.Figure(go.Scatter(x=list(safe_labels(steps)), y=distance.astype(np.float32), mode="lines+markers",
+                               marker_color=CATEGORICAL[1], hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    fig.add_vline(x=start, line_dash="dot", annotation_text="free running starts")
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="‖h_TF − h_free‖₂")
+    return fig
+
+
+def units_heatmap(z: np.ndarray, tokens: Sequence[str], title: str, zmin: float, zmax: float,
+                  colorscale: str = SEQUENTIAL) -> go.Figure:
+    """A units × steps heatmap (z is (H, T)); hover shows unit, word and value."""
+    x = [f"{t + 1}. {w}" for t, w in enumerate(safe_labels(tokens))]
+    fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=x, y=np.arange(z.shape[0]), colorscale=colorscale,
+                               zmin=zmin, zmax=zmax, hovertemplate="unit %{y}<br>%{x}<br>%{z:.3f}<extra></extra>"))
+    fig.update_layout(title_text=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(title_text="unit", autorange="reversed")
+    fig.update_xaxes(tickangle=-45)
+    return fig
+
+
+def unit_lines_figure(tokens: Sequence[str], series: Mapping[str, np.ndarray], title: str) -> go.Figure:
+    """One unit's gates and states over the sentence, one line each."""
+    x = [f"{t + 1}. {w}" for t, w in enumerate(safe_labels(tokens))]
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series.items()):
+        fig.add_trace(go.Scatter(x=x, y=values.astype(np.float32), name=name, mode="lines+markers",
+                                 line=dict(color=CATEGORICAL[i % len(CATEGORICAL)])))
+    fig.update_layout(title_text=title, height=360, margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified")
+    fig.update_xaxes(tickangle=-45)
     return fig
