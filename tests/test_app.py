@@ -1,12 +1,12 @@
 """Every page in the navigation renders with defaults and follows its controls (Streamlit AppTest)."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages.components.catalog import ROOT, built_pages
+
+from .apptest import figures, open_page
 
 PAGES = built_pages()
 
@@ -15,30 +15,16 @@ def _app() -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
 
 
-def _router(page_path: str) -> None:
-    from pages.components.router import run
-
-    run(default=page_path)
-
-
 def _open(page_path: str) -> AppTest:
-    """The whole app (router, sidebar, page) with ``page_path`` as the page shown.
-
-    AppTest.switch_page runs a page file on its own, without the router and sidebar, so the test
-    starts the router with that page as the default instead.
-    """
-    at = AppTest.from_function(_router, args=(page_path,), default_timeout=180)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page_path)
 
 
 def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return figures(at)
 
 
 def _data(at: AppTest) -> list:
-    return [trace for fig in _figures(at) for trace in fig["data"]]
+    return [trace for fig in figures(at) for trace in fig["data"]]
 
 
 def _change(at: AppTest, key: str) -> None:

@@ -12,6 +12,8 @@ from models.registry import load
 from pages.components.catalog import ROOT
 from pages.components.text import MAX_CHARS
 
+from .apptest import values
+
 
 def _home(sentence: str | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
@@ -28,12 +30,7 @@ def _bars(at: AppTest) -> list[dict]:
 
 
 def _values(trace: dict) -> np.ndarray:
-    y = trace["y"]
-    if isinstance(y, dict):  # plotly may ship numpy arrays as typed binary
-        import base64
-
-        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
-    return np.asarray(y, dtype=float)
+    return values(trace["y"])
 
 
 def test_bars_are_the_models_conditionals():
