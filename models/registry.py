@@ -91,10 +91,10 @@ class Seq2SeqSpec:
 
 _DATES_SIZES = {"n_embd": 32, "n_hidden": 64, "dropout": 0.0, "max_src_len": 64, "max_out_len": 12}
 _FRA_SIZES = {"n_embd": 128, "n_hidden": 128, "dropout": 0.2, "max_src_len": 24, "max_out_len": 16}
-_DATES_TRAIN = TrainConfig(batch_size=128, lr=3e-3, warmup=100, max_steps=3000, weight_decay=0.0,
+_DATES_TRAIN = TrainConfig(batch_size=128, lr=3e-3, warmup=100, max_steps=2500, weight_decay=0.0,
                            eval_every=250, patience=4, eval_tokens=2000)
-_FRA_TRAIN = TrainConfig(batch_size=64, lr=2e-3, warmup=200, max_steps=12000, weight_decay=0.0,
-                         eval_every=1000, patience=3, eval_tokens=3000)
+_FRA_TRAIN = TrainConfig(batch_size=64, lr=2e-3, warmup=200, max_steps=4500, weight_decay=0.0,
+                         eval_every=750, patience=3, eval_tokens=3000)
 SEQ2SEQ_SPECS: dict[str, Seq2SeqSpec] = {
     **{f"dates-{a}": Seq2SeqSpec(f"dates-{a}", "dates", a, _DATES_SIZES, _DATES_TRAIN) for a in ATTENTIONS},
     **{f"fra-{a}": Seq2SeqSpec(f"fra-{a}", "fra", a, _FRA_SIZES, _FRA_TRAIN) for a in ("additive", "none")},

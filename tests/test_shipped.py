@@ -46,6 +46,8 @@ def test_quality_ordering(manifest):
     for name in ("ffnn", "rnn", "lstm", "gru", "transformer"):
         assert ppl[name] < ppl["ngram"], name
     assert ppl["lstm"] < ppl["rnn"] and ppl["gru"] < ppl["rnn"]
+    assert ppl["transformer"] <= 1.05 * min(ppl.values())
+    assert ppl["transformer"] <= 0.7 * ppl["ngram"]
 
 
 def test_evaluate_cli_on_any_text(tmp_path, capsys):

@@ -1,0 +1,39 @@
+"""LSTM & GRU gates page: the heatmaps are the cells' gates; the unit controls and finder work."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models.registry import load
+
+from .apptest import figure, open_page, values
+
+PAGE = "pages/rnn_gates.py"
+SENTENCE = 'she said, "we can play now." then she ran home .'
+
+
+def test_gate_heatmaps_are_the_cells_gates():
+    at = open_page(PAGE, SENTENCE)
+    lstm = load("lstm", "cpu")
+    ids = [2] + lstm.tokenizer.encode(SENTENCE)
+    gates = lstm.model.trace(torch.tensor([ids])).gates
+    assert np.allclose(values(figure(at, "lstm_animation")["data"][0]["z"]), gates["f"][0].numpy().T, atol=1e-4)
+    at.selectbox(key="lstm_gate").set_value("o").run()
+    assert np.allclose(values(figure(at, "lstm_animation")["data"][0]["z"]), gates["o"][0].numpy().T, atol=1e-4)
+
+
+def test_unit_control_and_highway():
+    at = open_page(PAGE, SENTENCE)
+    before = values(figure(at, "lstm_unit_lines")["data"][0]["y"])
+    at.number_input(key="lstm_unit").set_value(7).run()
+    assert not at.exception
+    assert not np.allclose(values(figure(at, "lstm_unit_lines")["data"][0]["y"]), before)
+    carried = values(figure(at, "lstm_highway")["data"][0]["z"])
+    assert np.allclose(carried[:, 0], 1.0) and np.all(np.diff(carried, axis=1) <= 1e-6)  # products of gates ≤ 1
+
+
+def test_unit_finder_lists_units_per_feature():
+    at = open_page(PAGE, SENTENCE)
+    table = next(df.value for df in at.dataframe if "feature" in df.value.columns)
+    assert set(table["feature"]) == {"inside quotes", "position in sentence", "after the/a", "end of sentence"}
+    assert table["correlation r"].abs().max() > 0.3
