@@ -47,7 +47,7 @@ def _change(at: AppTest, key: str) -> None:
 def test_navigation_lists_every_built_page():
     at = _app().run()
     assert not at.exception
-    assert PAGES and PAGES[0].path == "pages/home.py"
+    assert PAGES and PAGES[0].path == "pages/views/home.py"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.path for p in PAGES])

@@ -8,7 +8,7 @@ from models.registry import load
 
 from .apptest import figure, open_page, values
 
-PAGE = "pages/rnn_gates.py"
+PAGE = "pages/views/rnn_gates.py"
 SENTENCE = 'she said, "we can play now." then she ran home .'
 
 

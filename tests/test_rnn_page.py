@@ -8,7 +8,7 @@ from models.registry import load
 
 from .apptest import figure, open_page, values
 
-PAGE = "pages/rnn.py"
+PAGE = "pages/views/rnn.py"
 SENTENCE = "the little dog ran to the park ."
 
 

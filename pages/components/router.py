@@ -1,4 +1,9 @@
-"""The router behind ``app.py``: page config, the navigation of built pages, the shared sidebar."""
+"""The router behind ``app.py``: page config, the navigation of built pages, the shared sidebar.
+
+The page scripts live in ``pages/views/``, not directly in ``pages/``: Streamlit treats ``*.py`` files
+directly under a ``pages/`` folder beside the entry script as a legacy multipage app, and on a
+fresh server it would run a linked page on its own, without this router and its sidebar.
+"""
 from __future__ import annotations
 
 import streamlit as st

@@ -72,7 +72,7 @@ def streamlit_server(
 
 
 def url_path(page_path: str) -> str:
-    """The URL path Streamlit gives a page file (``pages/home.py`` -> ``home``)."""
+    """The URL path Streamlit gives a page file (``pages/views/home.py`` -> ``home``)."""
     return Path(page_path).stem
 
 

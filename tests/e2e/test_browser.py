@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from pages.components.catalog import built_pages
 
-from .harness import url_path, wait_rendered
+from .harness import streamlit_server, url_path, wait_rendered
 
 PAGES = built_pages()
 SENTENCE_LABEL = "Example sentence (shared by every page)"
@@ -67,3 +67,19 @@ def test_a_copied_link_reopens_the_same_sentence(page, server_url):
     expect(other.get_by_role("textbox", name=SENTENCE_LABEL)).to_have_value(
         "the little dog found a red ball .", timeout=60_000)
     assert "s=" in urllib.parse.urlparse(link).query
+
+
+def test_a_fresh_server_opens_a_shared_link_to_any_page(browser):
+    """The first request after start goes through the router too (sidebar, sentence from the URL)."""
+    last = PAGES[-1]
+    with streamlit_server() as (url, _):
+        page = browser.new_page()
+        page.goto(f"{url}/{url_path(last.path)}?s=the+cat+sat+on+the+mat")
+        expect(page.get_by_role("textbox", name=SENTENCE_LABEL)).to_have_value("the cat sat on the mat",
+                                                                               timeout=60_000)
+        expect(page.locator("h1").first).to_be_visible()
+        wait_rendered(page)
+        assert page.url.split("?")[0].endswith(url_path(last.path))
+        titles = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert any(last.title in t for t in titles)
+        page.close()

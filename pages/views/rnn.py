@@ -7,12 +7,21 @@ import streamlit as st
 
 from models.rnn import RecurrentLM, elman_cell, gru_cell, lstm_cell
 from pages.components.charts import (
-    divergence_figure, hidden_state_animation, pca_2d, trajectory_figure, unrolled_figure,
+    divergence_figure,
+    hidden_state_animation,
+    pca_2d,
+    trajectory_figure,
+    unrolled_figure,
 )
 from pages.components.loaders import get_model
 from pages.components.readings import Reading, free_run, read, sentence_ids
 from pages.components.widgets import (
-    MODEL_LABELS, available_models, model_select, shared_sentence, show_source, table_with_csv,
+    MODEL_LABELS,
+    available_models,
+    model_select,
+    shared_sentence,
+    show_source,
+    table_with_csv,
 )
 
 MAX_STEPS = 40  # the page reads at most this many tokens (the animation stays light in the browser)
@@ -65,8 +74,9 @@ st.write(
     "words. The same weights are used at every step — the picture below is the same cell, unrolled through time."
 )
 if cfg.cell == "rnn":
-    st.latex(rf"W\in\mathbb{{R}}^{{{cfg.n_hidden}\times{cfg.n_embd}}},\; U\in\mathbb{{R}}^{{{cfg.n_hidden}\times"
-             rf"{cfg.n_hidden}}},\; b\in\mathbb{{R}}^{{{cfg.n_hidden}}},\; V\in\mathbb{{R}}^{{{V}\times{cfg.n_hidden}}}")
+    H, E = cfg.n_hidden, cfg.n_embd
+    st.latex(rf"W\in\mathbb{{R}}^{{{H}\times{E}}},\; U\in\mathbb{{R}}^{{{H}\times{H}}},\; "
+             rf"b\in\mathbb{{R}}^{{{H}}},\; V\in\mathbb{{R}}^{{{V}\times{H}}}")
 
 sentence = shared_sentence()
 if sentence.empty:
