@@ -88,9 +88,11 @@ def hidden_state_animation(
     x = [f"{t + 1}. {w}" for t, w in enumerate(safe_labels(tokens))]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.68, 0.32], horizontal_spacing=0.12,
                         subplot_titles=(f"{name}<sub>t</sub>: units × time steps", "next word: top 10"))
+    # Signed values (states, candidates) diverge around 0; gates in [0, 1] get a sequential scale.
+    signed = zrange[0] < 0
     fig.add_trace(go.Heatmap(
-        z=states.astype(np.float32), x=x, y=np.arange(H), colorscale=DIVERGING, zmid=0, zmin=zrange[0],
-        zmax=zrange[1], colorbar=dict(x=0.62, len=0.9),
+        z=states.astype(np.float32), x=x, y=np.arange(H), colorscale=DIVERGING if signed else SEQUENTIAL,
+        zmid=0 if signed else None, zmin=zrange[0], zmax=zrange[1], colorbar=dict(x=0.62, len=0.9),
         hovertemplate="unit %{y}<br>%{x}<br>value %{z:.3f}<extra></extra>",
     ), row=1, col=1)
 

@@ -81,18 +81,16 @@ def gate_view(name: str, reading: Reading) -> None:
     if zrange is None:
         bound = float(np.abs(values).max()) or 1.0
         zrange = (-bound, bound)
-    left, right = st.columns([1, 3])
-    with left:
-        st.latex(eq)
-        st.write(f"Mean over units and steps: {values.mean():.3f}.")
-        if zrange == (0.0, 1.0):
-            st.write(f"{(values > 0.9).mean():.0%} of the values are above 0.9 (open), "
-                     f"{(values < 0.1).mean():.0%} below 0.1 (closed).")
-    with right:
-        st.plotly_chart(hidden_state_animation(values.T, reading.inputs, reading.top_words, reading.top_probs,
-                                               [f"step {t + 1}: read '{w}'" for t, w in enumerate(reading.inputs)],
-                                               name=part, zrange=zrange),
-                        key=f"{cell}_animation", width="stretch")
+    st.latex(eq)
+    summary = f"Mean over units and steps: {values.mean():.3f}."
+    if zrange == (0.0, 1.0):
+        summary += (f" {(values > 0.9).mean():.0%} of the values are above 0.9 (open), "
+                    f"{(values < 0.1).mean():.0%} below 0.1 (closed).")
+    st.write(summary)
+    st.plotly_chart(hidden_state_animation(values.T, reading.inputs, reading.top_words, reading.top_probs,
+                                           [f"step {t + 1}: read '{w}'" for t, w in enumerate(reading.inputs)],
+                                           name=part, zrange=zrange),
+                    key=f"{cell}_animation", width="stretch")
 
     st.markdown("##### One unit up close")
     finder_key, unit_key = f"{cell}_finder", f"{cell}_unit"
