@@ -1,0 +1,151 @@
+"""Vanishing and exploding gradients through time, measured on the real recurrent models.
+
+BPTT: ∂h_T/∂h_k = ∏_{j=k+1..T} ∂h_j/∂h_{j−1}. For the Elman RNN each factor is diag(1 − h_j²) U,
+so its size is governed by U's spectral radius and by tanh′ ≤ 1. Clipping rescales a gradient
+g to min(1, γ/‖g‖)·g (Pascanu et al. 2013).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .rnn import RecurrentLM
+
+
+@dataclass
+class JacobianProducts:
+    """Per-step factor norms and the norms of the running product, for one sentence."""
+
+    step_norms: np.ndarray  # (T,) ‖∂s_j/∂s_{j−1}‖₂ (spectral norm), j = 1..T
+    product_norms: np.ndarray  # (T,) ‖∂s_T/∂s_{T−d}‖₂ for distance d = 1..T
+
+
+def spectral_norms(mats: torch.Tensor) -> torch.Tensor:
+    """Largest singular value of each matrix in (N, S, S) (float64 out).
+
+    Each matrix is divided by its Frobenius norm first, so products of many small factors neither
+    underflow nor lose precision in float32 (faster SVD); the scale is multiplied back at the end.
+    """
+    scale = torch.linalg.matrix_norm(mats).clamp_min(1e-300)  # (N,) ‖A‖_F ≥ σ_max
+    unit = (mats / scale[:, None, None]).float()
+    return torch.linalg.svdvals(unit)[:, 0].double() * scale
+
+
+def jacobian_products(model: RecurrentLM, idx: torch.Tensor) -> JacobianProducts:
+    """Spectral norms of every step's Jacobian and of ∂s_T/∂s_k = J_T ⋯ J_{k+1}, from autograd."""
+    jac = model.step_jacobians(idx).double()  # (T, S, S); J_t = ∂s_t/∂s_{t−1}
+    T = jac.size(0)
+    products, product = [], torch.eye(jac.size(1), dtype=jac.dtype)
+    for d in range(1, T + 1):  # multiply in one more factor from the end: J_T ⋯ J_{T−d+1}
+        product = product @ jac[T - d]
+        products.append(product)
+    return JacobianProducts(spectral_norms(jac).numpy(), spectral_norms(torch.stack(products)).numpy())
+
+
+def scaled_products(U: np.ndarray, states: np.ndarray, scale: float) -> np.ndarray:
+    """‖∏_{j} diag(1 − h_j²) (s U)‖₂ for growing distance, using the sentence's real h_j. (T,)"""
+    deriv = 1.0 - states**2  # (T, H): tanh′ at each step
+    product = np.eye(U.shape[0])
+    norms = []
+    for d in range(1, len(states) + 1):
+        factor = deriv[len(states) - d][:, None] * (scale * U)  # diag(1 − h²) s U
+        product = product @ factor
+        norms.append(np.linalg.norm(product, 2))
+    return np.array(norms)
+
+
+def input_gradient_norms(model: RecurrentLM, idx: torch.Tensor, target: int) -> np.ndarray:
+    """‖∂ loss / ∂ x_t‖ for every input word's embedding, loss = −log p(target | whole input). (T,)
+
+    Gradients are taken with ``torch.autograd.grad`` on the embeddings, so the shared model is
+    never changed (no ``.backward()``, no parameter gradients).
+    """
+    with torch.no_grad():
+        emb = model.embed(idx.reshape(1, -1))  # (1, T, E)
+    emb = emb.detach().requires_grad_(True)
+    out, _ = model.rnn(emb)
+    loss = F.cross_entropy(model.head(out[:, -1]), torch.tensor([target], device=idx.device))
+    (grad,) = torch.autograd.grad(loss, emb)
+    return grad[0].norm(dim=-1).cpu().numpy()
+
+
+def clip_by_norm(grads: list[torch.Tensor], gamma: float) -> tuple[list[torch.Tensor], float]:
+    """g ← min(1, γ/‖g‖) · g over all parameters together; returns the clipped grads and ‖g‖ before."""
+    norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))
+    factor = min(1.0, gamma / norm) if norm > 0 else 1.0
+    return [g * factor for g in grads], norm
+
+
+@dataclass(frozen=True)
+class ClipRunConfig:
+    """A small Elman RNN learning to recall the first token of a long sequence."""
+
+    steps: int = 200
+    lr: float = 0.5
+    gamma: float | None = 1.0  # None: no clipping
+    length: int = 20
+    hidden: int = 16
+    vocab: int = 4
+    batch: int = 16
+    radius: float = 1.5  # U starts orthogonal × radius: beyond 1, products of factors can explode
+    seed: int = 0
+
+
+@dataclass
+class ClipRun:
+    """Loss and gradient norm (before clipping) at every step."""
+
+    losses: np.ndarray
+    grad_norms: np.ndarray
+
+
+def long_dependency_batch(cfg: ClipRunConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random token sequences; the target is the first token, to be recalled after ``length`` steps."""
+    x = torch.randint(cfg.vocab, (cfg.batch, cfg.length), generator=gen)
+    return x, x[:, 0]
+
+
+class _RecallRNN(nn.Module):
+    def __init__(self, cfg: ClipRunConfig) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(cfg.vocab, cfg.hidden)
+        self.rnn = nn.RNN(cfg.hidden, cfg.hidden, batch_first=True)
+        self.head = nn.Linear(cfg.hidden, cfg.vocab)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(x))
+        return self.head(out[:, -1])
+
+
+def mini_train(cfg: ClipRunConfig, progress: Callable[[float], None] | None = None) -> ClipRun:
+    """Plain SGD on a private model (never a shared one), with or without clipping; seeded."""
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = _RecallRNN(cfg)
+    with torch.no_grad():
+        nn.init.orthogonal_(model.rnn.weight_hh_l0)
+        model.rnn.weight_hh_l0.mul_(cfg.radius)
+        model.embed.weight.normal_(0.0, 0.5)
+    params = list(model.parameters())
+    losses, norms = [], []
+    for step in range(cfg.steps):
+        x, y = long_dependency_batch(cfg, gen)
+        loss = F.cross_entropy(model(x), y)
+        grads = torch.autograd.grad(loss, params)
+        if cfg.gamma is not None:
+            grads, norm = clip_by_norm(list(grads), cfg.gamma)
+        else:
+            norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))
+        with torch.no_grad():
+            for p, g in zip(params, grads, strict=True):
+                p.sub_(cfg.lr * g)
+        losses.append(loss.item())
+        norms.append(norm)
+        if progress is not None:
+            progress((step + 1) / cfg.steps)
+    return ClipRun(np.array(losses), np.array(norms))
