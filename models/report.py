@@ -1,8 +1,8 @@
-"""The model table for the README, from the manifest: ``python -m models.report``."""
+"""The model tables for the README, from the manifest: ``python -m models.report``."""
 from __future__ import annotations
 
 from .checkpoint import read_manifest
-from .registry import LM_NAMES
+from .registry import LM_NAMES, SEQ2SEQ_SPECS
 
 HEADER = "| model | parameters | checkpoint | train time | epochs | tokens/s | valid perplexity |\n" \
          "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -24,5 +24,33 @@ def model_table(manifest: dict | None = None) -> str:
     return "\n".join(rows)
 
 
+
+
+SEQ2SEQ_HEADER = (
+    "| model | task | attention | parameters | checkpoint | train time | epochs | exact match | BLEU | alignment |\n"
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+)
+
+
+def seq2seq_table(manifest: dict | None = None) -> str:
+    """Markdown table of the seq2seq models: size, training cost, exact match, BLEU, alignment accuracy."""
+    manifest = read_manifest() if manifest is None else manifest
+    rows = [SEQ2SEQ_HEADER]
+    for name, spec in SEQ2SEQ_SPECS.items():
+        e = manifest.get(name)
+        if e is None:
+            continue
+        m = e["metrics"]
+        align = f"{m['alignment_accuracy']:.1%}" if "alignment_accuracy" in m else "—"
+        task = "dates → ISO (char)" if spec.task == "dates" else "English → French (word)"
+        rows.append(
+            f"| `{name}` | {task} | {spec.attention} | {e['params']:,} | {e['bytes'] / 1e6:.1f} MB "
+            f"| {e['wall_time_s'] / 60:.1f} min | {e['epochs']} | {m['exact_match']:.1%} | {m['bleu']:.1f} | {align} |"
+        )
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     print(model_table())
+    print()
+    print(seq2seq_table())

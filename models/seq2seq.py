@@ -45,6 +45,8 @@ class Translation:
     token_probs: list[float]  # probability of each chosen token
     log_prob: float  # sum of log-probabilities of the chosen tokens (including <eos> if reached)
     notes: list[str]  # what was changed about the input (empty text, cut length, unknowns)
+    beam_steps: list[list[tuple[list[str], float]]]  # per step: the hypotheses kept (tokens, log-prob)
+    annotations: torch.Tensor  # (T_in, D) the encoder states h_j that c_i = Σ_j α_ij h_j mixes
 
 
 class _Scorer(nn.Module):
@@ -203,13 +205,15 @@ class Seq2Seq(nn.Module):
         max_len = max_len or self.config.max_out_len
         if not ids:
             empty = torch.zeros(0, 0)
-            return Translation([], [], "", empty, empty, torch.zeros(0, self.config.tgt_vocab), [], 0.0, notes)
+            return Translation([], [], "", empty, empty, torch.zeros(0, self.config.tgt_vocab), [], 0.0, notes, [],
+                               torch.zeros(0, 2 * self.config.n_hidden))
         device = next(self.parameters()).device
         src = torch.tensor([ids], device=device)
         h, mask, thought, s0 = self.encode(src)
         keys = self.keys(h)
         # A hypothesis: (log-prob, tokens, state, alphas, scores, step distributions, finished)
         beams = [(0.0, [], s0, [], [], [], False)]
+        history = []
         for _ in range(max_len):
             if all(b[6] for b in beams):
                 break
@@ -226,6 +230,7 @@ class Seq2Seq(nn.Module):
                     candidates.append((lp + v, toks + [k], s_new, alphas + [alpha[0]], scores + [e[0]],
                                        dists + [logp.exp()], k == EOS_ID))
             beams = sorted(candidates, key=lambda c: c[0], reverse=True)[: max(1, beam)]
+            history.append([([self.tgt_tok.vocab.itos[k] for k in b[1]], b[0]) for b in beams])
         lp, toks, _, alphas, scores, dists, _ = beams[0]
         probs = torch.stack(dists).cpu()
         out = toks[:-1] if toks and toks[-1] == EOS_ID else toks
@@ -240,6 +245,8 @@ class Seq2Seq(nn.Module):
             token_probs=[float(probs[i, k]) for i, k in enumerate(toks)],
             log_prob=lp,
             notes=notes,
+            beam_steps=history,
+            annotations=h[0].cpu(),
         )
 
     def num_parameters(self) -> int:

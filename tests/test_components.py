@@ -37,3 +37,13 @@ def test_chain_rule_figure():
     assert len(bars) == 2 and len(lines) == 2
     assert np.allclose(bars[0].y, [0.5, 0.25]) and np.allclose(lines[0].y, np.log10([0.5, 0.125]))
     assert "&lt;b&gt;" in fig.layout.xaxis2.ticktext
+
+
+def test_figure_titles_and_labels_escape_user_text():
+    from pages.components.charts import alignment_figure, hidden_state_animation
+
+    fig = alignment_figure(np.ones((1, 2)) / 2, ["<b>", "x"], ["<unk>"], "out: <i>hi</i>")
+    assert fig.layout.title.text == "out: &lt;i&gt;hi&lt;/i&gt;" and "&lt;b&gt;" in fig.data[0].x[0]
+    anim = hidden_state_animation(np.zeros((3, 2)), ["<eos>", "a"], [["x"], ["<y>"]], np.ones((2, 1)),
+                                  ["read '<eos>'", "read 'a'"])
+    assert "&lt;eos&gt;" in anim.frames[0].layout.title.text and "&lt;y&gt;" in anim.frames[1].data[0].y[0]

@@ -101,3 +101,13 @@ def test_translate_never_raises_on_user_text(text):
         assert any("only the first" in n for n in tr.notes)
     if "🙂" in text:
         assert any("<unk>" in n for n in tr.notes)
+
+
+def test_beam_history_keeps_width_hypotheses_sorted():
+    model = _model("additive")
+    tr = model.translate("21 nov 2026", beam=3)
+    assert tr.beam_steps and all(len(step) <= 3 for step in tr.beam_steps)
+    for step in tr.beam_steps:
+        scores = [lp for _, lp in step]
+        assert scores == sorted(scores, reverse=True)
+    assert tr.beam_steps[-1][0][1] == pytest.approx(tr.log_prob)

@@ -108,9 +108,9 @@ def hidden_state_animation(
 
     fig.add_trace(bars(T - 1), row=1, col=2)
     fig.frames = [go.Frame(name=str(t), data=[bars(t)], traces=[1],
-                           layout=go.Layout(title_text=caption[t], shapes=veil(t))) for t in range(T)]
+                           layout=go.Layout(title_text=html.escape(caption[t]), shapes=veil(t))) for t in range(T)]
     buttons, sliders = _play_controls(x)
-    fig.update_layout(height=560, title_text=caption[T - 1], updatemenus=buttons, sliders=sliders,
+    fig.update_layout(height=560, title_text=html.escape(caption[T - 1]), updatemenus=buttons, sliders=sliders,
                       margin=dict(l=10, r=10, t=70, b=120), showlegend=False)
     fig.update_xaxes(tickangle=-45, row=1, col=1)
     fig.update_yaxes(title_text="unit", autorange="reversed", row=1, col=1)
@@ -181,7 +181,7 @@ def units_heatmap(z: np.ndarray, tokens: Sequence[str], title: str, zmin: float,
     x = [f"{t + 1}. {w}" for t, w in enumerate(safe_labels(tokens))]
     fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=x, y=np.arange(z.shape[0]), colorscale=colorscale,
                                zmin=zmin, zmax=zmax, hovertemplate="unit %{y}<br>%{x}<br>%{z:.3f}<extra></extra>"))
-    fig.update_layout(title_text=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title_text=html.escape(title), height=420, margin=dict(l=10, r=10, t=40, b=10))
     fig.update_yaxes(title_text="unit", autorange="reversed")
     fig.update_xaxes(tickangle=-45)
     return fig
@@ -194,7 +194,8 @@ def unit_lines_figure(tokens: Sequence[str], series: Mapping[str, np.ndarray], t
     for i, (name, values) in enumerate(series.items()):
         fig.add_trace(go.Scatter(x=x, y=values.astype(np.float32), name=name, mode="lines+markers",
                                  line=dict(color=CATEGORICAL[i % len(CATEGORICAL)])))
-    fig.update_layout(title_text=title, height=360, margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified")
+    fig.update_layout(title_text=html.escape(title), height=360, margin=dict(l=10, r=10, t=40, b=10),
+                      hovermode="x unified")
     fig.update_xaxes(tickangle=-45)
     return fig
 
@@ -259,4 +260,44 @@ def clipping_figure(runs: Mapping[str, tuple[np.ndarray, np.ndarray]], gamma: fl
     fig.update_yaxes(type="log", row=1, col=2)
     fig.update_xaxes(title_text="step")
     fig.update_layout(height=400, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def alignment_figure(alpha: np.ndarray, src_tokens: Sequence[str], out_tokens: Sequence[str], title: str,
+                     height: int = 420) -> go.Figure:
+    """Attention α as a heatmap: rows are output tokens, columns source tokens (Bahdanau et al. 2015, Fig. 3)."""
+    cols = [f"{j + 1}. {t}" for j, t in enumerate(safe_labels(src_tokens))]
+    rows = [f"{i + 1}. {t}" for i, t in enumerate(safe_labels(out_tokens))]
+    fig = go.Figure(go.Heatmap(z=alpha.astype(np.float32), x=cols, y=rows, colorscale="Greys", reversescale=True,
+                               zmin=0, zmax=1,
+                               hovertemplate="output %{y}<br>source %{x}<br>α = %{z:.3f}<extra></extra>"))
+    fig.update_layout(title_text=html.escape(title), height=height, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_yaxes(autorange="reversed", title_text="output")
+    fig.update_xaxes(tickangle=-45, title_text="source", side="top")
+    return fig
+
+
+def scores_figure(src_tokens: Sequence[str], scores: np.ndarray, alpha: np.ndarray, title: str) -> go.Figure:
+    """Raw scores e_ij (left) and their softmax α_ij (right) over the source tokens."""
+    x = [f"{j + 1}. {t}" for j, t in enumerate(safe_labels(src_tokens))]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("raw scores e", "α = softmax(e)"))
+    fig.add_trace(go.Bar(x=x, y=scores.astype(np.float32), marker_color=CATEGORICAL[1], name="e",
+                         hovertemplate="%{x}: e = %{y:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=x, y=alpha.astype(np.float32), marker_color=CATEGORICAL[0], name="α",
+                         hovertemplate="%{x}: α = %{y:.3f}<extra></extra>"), row=1, col=2)
+    fig.update_yaxes(range=[0, 1], row=1, col=2)
+    fig.update_xaxes(tickangle=-45)
+    fig.update_layout(title_text=html.escape(title), height=380, showlegend=False, margin=dict(l=10, r=10, t=60, b=10))
+    return fig
+
+
+def by_length_figure(buckets: Sequence[str], series: Mapping[str, Sequence[float]], title: str,
+                     y_title: str) -> go.Figure:
+    """A metric by source-length bucket, one line per model (Bahdanau et al. 2015, Fig. 2)."""
+    fig = go.Figure()
+    for i, (name, y) in enumerate(series.items()):
+        fig.add_trace(go.Scatter(x=list(buckets), y=np.asarray(y, dtype=np.float32), name=name,
+                                 mode="lines+markers", line=dict(color=CATEGORICAL[i % len(CATEGORICAL)])))
+    fig.update_layout(title_text=title, height=380, margin=dict(l=10, r=10, t=50, b=10),
+                      xaxis_title="source length (tokens)", yaxis_title=y_title)
     return fig

@@ -1,6 +1,7 @@
 """Widgets shared by every page: the sidebar, the shared sentence, model pickers, code and CSV."""
 from __future__ import annotations
 
+import html
 import inspect
 from collections.abc import Callable, Sequence
 
@@ -83,3 +84,10 @@ def table_with_csv(df: pd.DataFrame, file_name: str, key: str) -> None:
     """The numbers behind a figure, with a CSV download."""
     st.dataframe(df, hide_index=True, width="stretch")
     st.download_button("Download CSV", df.to_csv(index=False).encode(), file_name=file_name, mime="text/csv", key=key)
+
+
+def say(template: str, **parts: object) -> None:
+    """A paragraph whose fixed wording may use <b>/<i> and whose ``parts`` (user or model text) are
+    HTML-escaped — never Markdown, so a typed '*', '[' or '<' is shown as typed."""
+    escaped = {k: html.escape(str(v), quote=True) for k, v in parts.items()}
+    st.html(f'<p style="margin:0.2rem 0 0.8rem 0">{template.format(**escaped)}</p>')

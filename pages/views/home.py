@@ -14,6 +14,7 @@ from pages.components.widgets import (
     MODEL_LABELS,
     available_models,
     model_select,
+    say,
     shared_sentence,
     show_source,
     table_with_csv,
@@ -95,8 +96,8 @@ with st.expander("Try this: predict, then reveal", expanded=True):
         order = np.argsort(first.logp)  # most surprising first
         worst = int(order[0])
         rank = int(np.where(order == guess)[0][0]) + 1
-        st.write(f"The most surprising is **{labels[worst]}** (p = {probs[worst]:.4f}). "
-                 f"Your guess ranks {rank} of {len(labels)} (p = {probs[guess]:.4f}).")
+        say("The most surprising is <b>{worst}</b> (p = {p}). Your guess ranks {rank} of {n} (p = {pg}).",
+            worst=labels[worst], p=f"{probs[worst]:.4f}", rank=rank, n=len(labels), pg=f"{probs[guess]:.4f}")
     st.write("Then: switch the model to the n-gram and back. Which words does the LSTM find easier, and why? "
              "Untick *append <eos>*: how much did the end of the sentence cost?")
 

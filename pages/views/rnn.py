@@ -19,6 +19,7 @@ from pages.components.widgets import (
     MODEL_LABELS,
     available_models,
     model_select,
+    say,
     shared_sentence,
     show_source,
     table_with_csv,
@@ -103,7 +104,7 @@ st.plotly_chart(hidden_state_animation(reading.states.T, reading.inputs, reading
 step = st.slider("Look closely at step", 1, T, min(T, 4), key="rnn_step") - 1
 c1, c2 = st.columns([1, 1])
 with c1:
-    st.write(f"After reading **{reading.inputs[step]}** (step {step + 1}):")
+    say("After reading <b>{word}</b> (step {step}):", word=reading.inputs[step], step=step + 1)
     table = pd.DataFrame({"next word": reading.top_words[step], "probability": reading.top_probs[step]})
     st.dataframe(table, hide_index=True, width="stretch")
 with c2:

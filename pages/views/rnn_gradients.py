@@ -18,7 +18,7 @@ from models.rnn import RecurrentLM
 from pages.components.charts import clipping_figure, eigenvalue_figure, growing_lines_figure
 from pages.components.loaders import get_model
 from pages.components.tokens import token_spans
-from pages.components.widgets import MODEL_LABELS, available_models, shared_sentence, show_source, table_with_csv
+from pages.components.widgets import MODEL_LABELS, available_models, say, shared_sentence, show_source, table_with_csv
 
 MAX_STEPS = 30  # Jacobians are S × S per step: the page reads at most this many tokens
 # Long-range examples written for our vocabulary, in the spirit of "she finally printed her ___ (tickets)".
@@ -127,16 +127,17 @@ choice = st.radio("Example", [*LONG_RANGE, "your sentence"], horizontal=True, ke
                   format_func=lambda k: f"… her ___ ({k})" if k in LONG_RANGE else k)
 if choice in LONG_RANGE:
     context, answer = LONG_RANGE[choice], choice
-    st.write(f"“{context} ___” — the answer is **{answer}**.")
+    say("“{context} ___” — the answer is <b>{answer}</b>.", context=context, answer=answer)
 else:
     words = get_model(names[0]).bundle.tokenizer.tokens(sentence.text)
     context, answer = " ".join(words[:-1]), (words[-1] if words else "")
-    st.write(f"Predicting your last word (**{answer}**) from the words before it.")
+    say("Predicting your last word (<b>{answer}</b>) from the words before it.", answer=answer)
 if context and answer:
     for n in names:
         toks, norms, p = word_gradients(n, context, answer)
-        st.caption(f"{MODEL_LABELS[n]}: p({answer}) = {p:.4f}; colour = gradient norm relative to the largest "
-                   f"(first word {norms[1] / norms.max():.2g}× the largest)")
+        say("<small>{model}: p({answer}) = {p}; colour = gradient norm relative to the largest (first word "
+            "{first}× the largest)</small>", model=MODEL_LABELS[n], answer=answer, p=f"{p:.4f}",
+            first=f"{norms[1] / norms.max():.2g}")
         st.html(token_spans(toks, norms / max(norms.max(), 1e-12),
                             titles=[f"{t}: {v:.3g}" for t, v in zip(toks, norms, strict=True)]))
 else:
