@@ -41,7 +41,8 @@ def seq2seq_table(manifest: dict | None = None) -> str:
         if e is None:
             continue
         m = e["metrics"]
-        align = f"{m['alignment_accuracy']:.1%}" if "alignment_accuracy" in m else "—"
+        # A model without attention has no alignment to score.
+        align = f"{m['alignment_accuracy']:.1%}" if "alignment_accuracy" in m and spec.attention != "none" else "—"
         task = "dates → ISO (char)" if spec.task == "dates" else "English → French (word)"
         rows.append(
             f"| `{name}` | {task} | {spec.attention} | {e['params']:,} | {e['bytes'] / 1e6:.1f} MB "

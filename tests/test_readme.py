@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.report import model_table
+from models.report import model_table, seq2seq_table
 from pages.components.catalog import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_model_table_matches_manifest():
+def test_model_tables_match_manifest():
     assert model_table() in README, "regenerate with: python -m models.report"
+    assert seq2seq_table() in README, "regenerate with: python -m models.report"
 
 
 def test_pages_table_matches_catalog():

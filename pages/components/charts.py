@@ -120,28 +120,29 @@ def hidden_state_animation(
 
 def unrolled_figure(tokens: Sequence[str], predictions: Sequence[str], cell: str = "RNN") -> go.Figure:
     """The recurrence drawn unrolled through time: x_t → [cell] → h_t → ŷ_t, h_{t−1} → h_t."""
-    fig = go.Figure()
     T = len(tokens)
+    shapes, notes = [], []
+
+    def arrow(x0: float, y0: float, x1: float, y1: float) -> dict:
+        return dict(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", text="", arrowhead=2,
+                    showarrow=True)
+
     for t, (word, pred) in enumerate(zip(safe_labels(tokens), safe_labels(predictions), strict=True)):
-        fig.add_shape(type="rect", x0=t - 0.35, x1=t + 0.35, y0=0.7, y1=1.3, line=dict(color=CATEGORICAL[0]),
-                      fillcolor="rgba(0,114,178,0.12)")
-        fig.add_annotation(x=t, y=1.0, text=f"{cell}<br>h<sub>{t + 1}</sub>", showarrow=False)
-        fig.add_annotation(x=t, y=0.0, text=word, showarrow=False, font=dict(size=13))
-        fig.add_annotation(x=t, y=2.0, text=pred, showarrow=False, font=dict(size=13, color=CATEGORICAL[5]))
-        fig.add_annotation(x=t, y=0.7, ax=t, ay=0.15, xref="x", yref="y", axref="x", ayref="y", text="",
-                           arrowhead=2, showarrow=True)
-        fig.add_annotation(x=t, y=1.85, ax=t, ay=1.3, xref="x", yref="y", axref="x", ayref="y", text="",
-                           arrowhead=2, showarrow=True)
+        shapes.append(dict(type="rect", x0=t - 0.35, x1=t + 0.35, y0=0.7, y1=1.3, line=dict(color=CATEGORICAL[0]),
+                           fillcolor="rgba(0,114,178,0.12)"))
+        notes += [dict(x=t, y=1.0, text=f"{html.escape(cell)}<br>h<sub>{t + 1}</sub>", showarrow=False),
+                  dict(x=t, y=0.0, text=word, showarrow=False, font=dict(size=13)),
+                  dict(x=t, y=2.0, text=pred, showarrow=False, font=dict(size=13, color=CATEGORICAL[5])),
+                  arrow(t, 0.15, t, 0.7), arrow(t, 1.3, t, 1.85)]
         if t:
-            fig.add_annotation(x=t - 0.35, y=1.0, ax=t - 0.65, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
-                               text="", arrowhead=2, showarrow=True)
-    fig.add_annotation(x=-0.9, y=0.0, text="input xₜ", showarrow=False, xanchor="right")
-    fig.add_annotation(x=-0.9, y=1.0, text="state hₜ", showarrow=False, xanchor="right")
-    fig.add_annotation(x=-0.9, y=2.0, text="prediction ŷₜ", showarrow=False, xanchor="right")
-    fig.update_xaxes(visible=False, range=[-1.8, T - 0.4])
-    fig.update_yaxes(visible=False, range=[-0.4, 2.4])
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white")
-    return fig
+            notes.append(arrow(t - 0.65, 1.0, t - 0.35, 1.0))
+    notes += [dict(x=-0.9, y=y, text=label, showarrow=False, xanchor="right")
+              for y, label in ((0.0, "input xₜ"), (1.0, "state hₜ"), (2.0, "prediction ŷₜ"))]
+    # One layout update with every shape and note: adding them one by one re-validates the layout each time.
+    return go.Figure(layout=dict(
+        shapes=shapes, annotations=notes, height=260, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
+        xaxis=dict(visible=False, range=[-1.8, T - 0.4]), yaxis=dict(visible=False, range=[-0.4, 2.4]),
+    ))
 
 
 def pca_2d(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -38,3 +38,10 @@ def device_label() -> str:
     if torch.cuda.is_available():
         return f"GPU ({torch.cuda.get_device_name(0)})"
     return "CPU"
+
+
+def figure_cache(builder):
+    """Keep built figures per input for the whole server: plotly validates every trace and frame as a
+    figure is built (hundreds of ms for an animation), while serialising a built one is cheap.
+    Shared figures are only read (``st.plotly_chart`` converts them with ``to_dict``)."""
+    return st.cache_resource(max_entries=256, show_spinner=False)(builder)

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from models.checkpoint import rebuild_command
-from models.registry import LM_NAMES
+from models.registry import LM_NAMES, SEQ2SEQ_SPECS
 
 from .loaders import device_label, get_model
 from .text import DEFAULT_SENTENCE, MAX_CHARS, CleanText, clean_text
@@ -24,6 +24,7 @@ MODEL_LABELS = {
     "lstm": "LSTM",
     "gru": "GRU",
     "transformer": "Transformer",
+    **{name: f"seq2seq {spec.task} ({spec.attention})" for name, spec in SEQ2SEQ_SPECS.items()},
 }
 
 
@@ -44,7 +45,7 @@ def sidebar() -> None:
         _keep_in_url()
         st.caption(f"Device: **{device_label()}**")
         with st.expander("Checkpoints", expanded=False):
-            for name in LM_NAMES:
+            for name in (*LM_NAMES, *SEQ2SEQ_SPECS):
                 loaded = get_model(name)
                 if loaded.bundle is not None:
                     st.write(f"✅ {MODEL_LABELS[name]} — {loaded.bundle.meta['params']:,} parameters")

@@ -13,7 +13,7 @@ from pages.components.charts import (
     trajectory_figure,
     unrolled_figure,
 )
-from pages.components.loaders import get_model
+from pages.components.loaders import figure_cache, get_model
 from pages.components.readings import Reading, free_run, read, sentence_ids
 from pages.components.widgets import (
     MODEL_LABELS,
@@ -47,6 +47,18 @@ def free_running(name: str, text: str, start: int) -> Reading:
     bundle = get_model(name).bundle
     ids, _ = sentence_ids(bundle.tokenizer, text, MAX_STEPS)
     return free_run(bundle.model, bundle.tokenizer.vocab.itos, ids, start)
+
+
+@figure_cache
+def reading_figures(name: str, text: str):
+    """The unrolled picture and the word-by-word animation for one model and sentence."""
+    reading, _ = read_sentence(name, text)
+    shown = min(len(reading.inputs), 9)
+    cell = get_model(name).bundle.model.config.cell.upper()
+    unrolled = unrolled_figure(reading.inputs[:shown], [w[0] for w in reading.top_words[:shown]], cell)
+    animation = hidden_state_animation(reading.states.T, reading.inputs, reading.top_words, reading.top_probs,
+                                       [caption(reading, t) for t in range(len(reading.inputs))])
+    return unrolled, animation
 
 
 def caption(reading: Reading, t: int) -> str:
@@ -88,18 +100,15 @@ if cut:
 T = len(reading.inputs)
 
 st.subheader("Unrolled through time")
-shown = min(T, 9)
-st.plotly_chart(unrolled_figure(reading.inputs[:shown], [w[0] for w in reading.top_words[:shown]], cfg.cell.upper()),
-                key="rnn_unrolled", width="stretch")
+unrolled, animation = reading_figures(name, sentence.text)
+st.plotly_chart(unrolled, key="rnn_unrolled", width="stretch")
 st.caption("Bottom: the word read at each step (step 1 reads <eos>, the start). Top, in orange: the model's most "
            "probable next word.")
 
 st.subheader("The state, word by word")
 st.write("Press ▶ to watch the sentence being read: each column is h_t after reading that word (blue negative, "
          "orange positive); on the right, the model's ten most probable next words at that step.")
-st.plotly_chart(hidden_state_animation(reading.states.T, reading.inputs, reading.top_words, reading.top_probs,
-                                       [caption(reading, t) for t in range(T)]),
-                key="rnn_animation", width="stretch")
+st.plotly_chart(animation, key="rnn_animation", width="stretch")
 
 step = st.slider("Look closely at step", 1, T, min(T, 4), key="rnn_step") - 1
 c1, c2 = st.columns([1, 1])

@@ -8,7 +8,7 @@ import streamlit as st
 from models.probes import FEATURES, PROBE_SENTENCES, token_features, unit_correlations
 from models.rnn import RecurrentLM, gru_cell, lstm_cell
 from pages.components.charts import hidden_state_animation, unit_lines_figure, units_heatmap
-from pages.components.loaders import get_model
+from pages.components.loaders import figure_cache, get_model
 from pages.components.readings import Reading, read, sentence_ids
 from pages.components.tokens import token_spans
 from pages.components.widgets import available_models, shared_sentence, show_source, table_with_csv
@@ -69,8 +69,35 @@ def survival(keep: np.ndarray, start: int) -> np.ndarray:
     return out
 
 
-def gate_view(name: str, reading: Reading) -> None:
+@figure_cache
+def gate_animation(name: str, text: str, part: str, zrange: tuple[float, float]):
+    """One gate or state over the sentence, with the step animation."""
+    reading, _ = read_gates(name, text)
+    return hidden_state_animation(reading.parts[part].T, reading.inputs, reading.top_words, reading.top_probs,
+                                  [f"step {t + 1}: read '{w}'" for t, w in enumerate(reading.inputs)],
+                                  name=part, zrange=zrange)
+
+
+@figure_cache
+def unit_figure(name: str, text: str, unit: int):
+    """Every gate and state of one unit, as lines."""
+    reading, _ = read_gates(name, text)
+    parts = PARTS[get_model(name).bundle.model.config.cell]
+    return unit_lines_figure(reading.inputs, {p: reading.parts[p][:, unit] for p in parts},
+                             f"unit {unit}: every gate and state")
+
+
+@figure_cache
+def highway_figure(name: str, text: str, start: int):
+    """How much of the state at ``start`` survives to every later step, per unit."""
+    reading, _ = read_gates(name, text)
+    carried = survival(reading.parts[KEEP_GATE[get_model(name).bundle.model.config.cell]], start)
+    return units_heatmap(carried, reading.inputs, f"how much of the state at step {start + 1} survives", 0.0, 1.0)
+
+
+def gate_view(name: str, text: str) -> None:
     """Everything for one model (LSTM or GRU), inside its tab."""
+    reading, _ = read_gates(name, text)
     cell = get_model(name).bundle.model.config.cell
     parts = PARTS[cell]
     H = reading.parts["h"].shape[1]
@@ -87,10 +114,7 @@ def gate_view(name: str, reading: Reading) -> None:
         summary += (f" {(values > 0.9).mean():.0%} of the values are above 0.9 (open), "
                     f"{(values < 0.1).mean():.0%} below 0.1 (closed).")
     st.write(summary)
-    st.plotly_chart(hidden_state_animation(values.T, reading.inputs, reading.top_words, reading.top_probs,
-                                           [f"step {t + 1}: read '{w}'" for t, w in enumerate(reading.inputs)],
-                                           name=part, zrange=zrange),
-                    key=f"{cell}_animation", width="stretch")
+    st.plotly_chart(gate_animation(name, text, part, zrange), key=f"{cell}_animation", width="stretch")
 
     st.markdown("##### One unit up close")
     finder_key, unit_key = f"{cell}_finder", f"{cell}_unit"
@@ -101,9 +125,7 @@ def gate_view(name: str, reading: Reading) -> None:
             st.session_state[unit_key] = int(probe_table(name).iloc[rows[0]]["unit"])
 
     unit = st.number_input(f"Unit (0–{H - 1})", 0, H - 1, value=0, key=unit_key)
-    series = {p: reading.parts[p][:, unit] for p in parts}
-    st.plotly_chart(unit_lines_figure(reading.inputs, series, f"unit {unit}: every gate and state"),
-                    key=f"{cell}_unit_lines", width="stretch")
+    st.plotly_chart(unit_figure(name, text, unit), key=f"{cell}_unit_lines", width="stretch")
     lo, hi = zrange
     shade = np.clip((values[:, unit] - lo) / (hi - lo), 0, 1)
     st.caption(f"Your sentence coloured by unit {unit}'s {part} (dark = {lo:g}, yellow = {hi:g}); hover for values.")
@@ -123,8 +145,7 @@ def gate_view(name: str, reading: Reading) -> None:
              else r"\text{share of } h_k \text{ carried to } h_t=\prod_{s=k+1}^{t} z_s")
     start = st.slider("From step", 1, len(reading.inputs), 1, key=f"{cell}_highway_from") - 1
     carried = survival(reading.parts[keep], start)
-    st.plotly_chart(units_heatmap(carried, reading.inputs, f"how much of the state at step {start + 1} survives",
-                                  0.0, 1.0), key=f"{cell}_highway", width="stretch")
+    st.plotly_chart(highway_figure(name, text, start), key=f"{cell}_highway", width="stretch")
     last = carried[:, -1]
     st.write(f"At the last word, {np.mean(last > 0.5):.0%} of the units still carry more than half of what they held "
              f"at step {start + 1}; the median unit carries {np.median(last):.3f}. A plain RNN has no such path: "
@@ -152,7 +173,7 @@ for tab, name in zip(tabs, names, strict=True):
         reading, cut = read_gates(name, sentence.text)
         if cut:
             st.info(f"The page reads the first {MAX_STEPS} tokens of your sentence.")
-        gate_view(name, reading)
+        gate_view(name, sentence.text)
 
 with st.expander("Try this: predict, then reveal", expanded=True):
     st.write("1. Before looking: will the LSTM's forget gate be mostly open (near 1) or closed? Pick *f* and check.\n"

@@ -16,7 +16,7 @@ from models.gradients import (
 )
 from models.rnn import RecurrentLM
 from pages.components.charts import clipping_figure, eigenvalue_figure, growing_lines_figure
-from pages.components.loaders import get_model
+from pages.components.loaders import figure_cache, get_model
 from pages.components.tokens import token_spans
 from pages.components.widgets import MODEL_LABELS, available_models, say, shared_sentence, show_source, table_with_csv
 
@@ -79,6 +79,38 @@ def clip_runs(gamma: float, lr: float) -> dict[str, tuple[np.ndarray, np.ndarray
     return runs
 
 
+@figure_cache
+def product_figures(names: tuple[str, ...], text: str):
+    """The animated product curves and the per-step factor norms for every model."""
+    results = {name: products(name, text) for name in names}
+    distance = np.arange(1, len(next(iter(results.values()))[2]) + 1)
+    animated = growing_lines_figure(
+        distance, {MODEL_LABELS[n]: r[1] for n, r in results.items()},
+        "‖∂s_T/∂s_{T−d}‖₂: how much the last state still depends on the state d steps back",
+        "distance d = T − k (steps)", "norm of the product (log)", animate=True,
+    )
+    steps = growing_lines_figure(distance, {MODEL_LABELS[n]: r[0] for n, r in results.items()},
+                                 "each factor ‖∂s_j/∂s_{j−1}‖₂", "step j", "norm (log)")
+    return animated, steps
+
+
+@figure_cache
+def matrix_figures(text: str, scale: float):
+    """Eigenvalues of sU and the product curve with the sentence's tanh′."""
+    U, eig = recurrent_weights("rnn")
+    radius = float(np.abs(eig).max()) * scale
+    curve = scaled_products(U, elman_states(text), scale)
+    return eigenvalue_figure(eig * scale, radius), growing_lines_figure(
+        np.arange(1, len(curve) + 1), {f"s = {scale:g}": curve}, "‖∏ diag(1 − h_j²) sU‖₂ over your sentence",
+        "distance d", "norm (log)"), radius
+
+
+@figure_cache
+def clipping_figure_for(gamma: float, lr: float):
+    """Loss and gradient-norm curves of the two runs at this setting."""
+    return clipping_figure(clip_runs(gamma, lr), gamma)
+
+
 st.title("Vanishing and exploding gradients")
 st.latex(r"\frac{\partial h_T}{\partial h_k}=\prod_{j=k+1}^{T}\frac{\partial h_j}{\partial h_{j-1}},\qquad"
          r"\frac{\partial h_j}{\partial h_{j-1}}=\operatorname{diag}\big(1-h_j^2\big)\,U \;\text{(Elman RNN)}")
@@ -102,17 +134,11 @@ if len(tokens) < 2:
     st.info("Type at least one word to multiply Jacobians over.")
 else:
     distance = np.arange(1, len(tokens) + 1)
-    st.plotly_chart(growing_lines_figure(
-        distance, {MODEL_LABELS[n]: r[1] for n, r in results.items()},
-        "‖∂s_T/∂s_{T−d}‖₂: how much the last state still depends on the state d steps back",
-        "distance d = T − k (steps)", "norm of the product (log)", animate=True,
-    ), key="grad_products", width="stretch")
+    animated, factors = product_figures(tuple(names), sentence.text)
+    st.plotly_chart(animated, key="grad_products", width="stretch")
     st.caption(f"Press ▶ to add one factor at a time (T = {len(tokens)} tokens of your sentence, "
                f"up to {MAX_STEPS}).")
-    st.plotly_chart(growing_lines_figure(
-        np.arange(1, len(tokens) + 1), {MODEL_LABELS[n]: r[0] for n, r in results.items()},
-        "each factor ‖∂s_j/∂s_{j−1}‖₂", "step j", "norm (log)",
-    ), key="grad_steps", width="stretch")
+    st.plotly_chart(factors, key="grad_steps", width="stretch")
     table = pd.DataFrame({"distance d": distance})
     for n, r in results.items():
         table[f"‖product‖ {n}"] = r[1]
@@ -153,18 +179,11 @@ st.write(f"After 100 steps: w¹⁰⁰ = {w**100:.3g}. Below 1 it vanishes, above
 
 if "rnn" in names:
     st.subheader("4. The matrix picture")
-    U, eig = recurrent_weights("rnn")
     scale = st.slider("scale s of the Elman RNN's U", 0.5, 2.0, 1.0, 0.05, key="grad_scale")
-    radius = float(np.abs(eig).max()) * scale
+    eigen_fig, curve_fig, radius = matrix_figures(sentence.text, float(scale))
     left, right = st.columns(2)
-    with left:
-        st.plotly_chart(eigenvalue_figure(eig * scale, radius), key="grad_eigen", width="stretch")
-    with right:
-        states = elman_states(sentence.text)
-        curve = scaled_products(U, states, scale)
-        st.plotly_chart(growing_lines_figure(np.arange(1, len(curve) + 1), {f"s = {scale:g}": curve},
-                                             "‖∏ diag(1 − h_j²) sU‖₂ over your sentence", "distance d",
-                                             "norm (log)"), key="grad_matrix", width="stretch")
+    left.plotly_chart(eigen_fig, key="grad_eigen", width="stretch")
+    right.plotly_chart(curve_fig, key="grad_matrix", width="stretch")
     st.write(f"Spectral radius of sU: ρ = {radius:.3f}. With ρ < 1 repeated products of U shrink; with ρ > 1 "
              "they can grow — but tanh′ = 1 − h² ≤ 1 shrinks every factor, which is why the trained RNN "
              "vanishes rather than explodes. (The curve keeps your sentence's real h_j and scales only U.)")
@@ -178,7 +197,7 @@ c1, c2 = st.columns(2)
 gamma = c1.select_slider("γ (clip threshold)", [0.1, 0.25, 0.5, 1.0, 2.0, 5.0], value=1.0, key="grad_gamma")
 lr = c2.select_slider("learning rate", [0.05, 0.1, 0.25, 0.5, 1.0], value=0.5, key="grad_lr")
 runs = clip_runs(float(gamma), float(lr))
-st.plotly_chart(clipping_figure(runs, float(gamma)), key="grad_clipping", width="stretch")
+st.plotly_chart(clipping_figure_for(float(gamma), float(lr)), key="grad_clipping", width="stretch")
 (loss_a, norm_a), (loss_b, _) = runs.values()
 st.write(f"Final loss (mean of the last 20 steps): {loss_a[-20:].mean():.3f} without clipping, "
          f"{loss_b[-20:].mean():.3f} with clipping; chance is ln 4 = {np.log(4):.3f}. Largest gradient norm "

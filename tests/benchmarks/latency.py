@@ -55,9 +55,10 @@ def main() -> None:
             base, _ = measure_control(user, "k", args.reruns)
     results = {"trivial": summary(base)}
     with streamlit_server(AGENT_ARGS) as (url, _):
-        for page in built_pages():
+        for i, page in enumerate(built_pages()):
             user = AgentUser(url)
-            _, out = user.open(url_path(page.path))
+            _, out = user.open(url_path(page.path) if i else None)  # the default page's url_path is ""
+            assert "tree" in user.snapshot, out
             ctrl, errors = measure_control(user, page.main_control, args.reruns)
             typed = []
             for i in range(min(args.reruns, 15)):

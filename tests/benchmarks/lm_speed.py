@@ -18,8 +18,9 @@ from models.registry import LM_NAMES, SPECS, best_device, config_dict, load
 
 SENTENCE = (
     "one day , a little girl named lily went to the park with her mom . she saw a big red ball "
-    "and wanted to play"
+    "under a tree and she wanted to play with it all day long ."
 )
+TOKENS = 30
 TRACE_TARGET_MS = 20.0
 
 
@@ -64,8 +65,8 @@ def main() -> None:
     rows = []
     for name in LM_NAMES:
         bundle = load(name, str(device))
-        idx = torch.tensor([bundle.tokenizer.encode(SENTENCE)], device=device)
-        assert idx.size(1) == 30, idx.size(1)
+        idx = torch.tensor([bundle.tokenizer.encode(SENTENCE)[:TOKENS]], device=device)
+        assert idx.size(1) == TOKENS, idx.size(1)
         ms = time_ms(lambda model=bundle.model, idx=idx: model.trace(idx), args.repeats)
         tps = train_tokens_per_s(name, len(bundle.tokenizer), device)
         row = {

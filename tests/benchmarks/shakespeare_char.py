@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHAKESPEARE)
     parser.add_argument("--device", default=None)
     parser.add_argument("--iters", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1337, help="nanoGPT's seed")
     args = parser.parse_args()
     corpus = Corpus.split_file(args.data)  # first 90% train, last 10% valid
     tok = CharTokenizer.build(corpus.train + corpus.valid)
@@ -49,7 +50,7 @@ def main() -> None:
     valid = torch.tensor(tok.encode(corpus.valid))
     cfg = TrainConfig(
         batch_size=12, block=64, lr=1e-3, min_lr_ratio=0.1, warmup=100, max_steps=args.iters,
-        weight_decay=0.1, beta2=0.99, grad_clip=1.0, eval_every=args.iters, patience=1, eval_tokens=4096, seed=1337,
+        weight_decay=0.1, beta2=0.99, grad_clip=1.0, eval_every=args.iters, patience=1, eval_tokens=4096, seed=args.seed,
     )
     model = TransformerLM(TransformerConfig(len(tok), block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0))
     device = best_device(args.device)
@@ -63,6 +64,7 @@ def main() -> None:
         "device": str(device),
         "threads": torch.get_num_threads(),
         "iters": result.steps,
+        "seed": args.seed,
         "params": model.num_parameters(),
         "train_loss": round(train_loss, 4),
         "val_loss": round(val, 4),
