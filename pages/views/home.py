@@ -8,7 +8,7 @@ import streamlit as st
 from models.evaluate import ChainRule, chain_rule, token_nll
 from pages.components.catalog import CATALOG, ROOT
 from pages.components.charts import chain_rule_figure
-from pages.components.loaders import get_model
+from pages.components.loaders import figure_cache, get_model
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
     MODEL_LABELS,
@@ -26,6 +26,14 @@ def score(name: str, text: str, append_eos: bool) -> ChainRule:
     """The chain rule for one model and text (cached: many students share sentences)."""
     bundle = get_model(name).bundle
     return chain_rule(bundle.model, bundle.tokenizer, text, append_eos)
+
+
+@figure_cache
+def chain_figure(names: tuple[str, ...], text: str, append_eos: bool, log_bars: bool):
+    """The bars and running product for these models (built once per input for the whole server)."""
+    results = {n: score(n, text, append_eos) for n in names}
+    first = results[names[0]]
+    return chain_rule_figure(first.tokens, {n: r.logp for n, r in results.items()}, first.unknown, log_bars)
 
 
 st.title("The chain rule, live")
@@ -77,8 +85,7 @@ st.html(token_spans(
     flagged=first.unknown,
 ))
 
-fig = chain_rule_figure(first.tokens, {n: r.logp for n, r in results.items()}, first.unknown, log_bars)
-st.plotly_chart(fig, key="home_chart", width="stretch")
+st.plotly_chart(chain_figure(tuple(results), sentence.text, append_eos, log_bars), key="home_chart", width="stretch")
 
 table = pd.DataFrame({"position": np.arange(1, len(first.tokens) + 1), "typed": first.words, "token": first.tokens})
 for n, r in results.items():

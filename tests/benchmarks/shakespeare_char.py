@@ -50,7 +50,8 @@ def main() -> None:
     valid = torch.tensor(tok.encode(corpus.valid))
     cfg = TrainConfig(
         batch_size=12, block=64, lr=1e-3, min_lr_ratio=0.1, warmup=100, max_steps=args.iters,
-        weight_decay=0.1, beta2=0.99, grad_clip=1.0, eval_every=args.iters, patience=1, eval_tokens=4096, seed=args.seed,
+        weight_decay=0.1, beta2=0.99, grad_clip=1.0, eval_every=args.iters, patience=1, eval_tokens=4096,
+        seed=args.seed,
     )
     model = TransformerLM(TransformerConfig(len(tok), block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0))
     device = best_device(args.device)
