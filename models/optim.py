@@ -1,6 +1,7 @@
 """Optimisation shared by every trainer: seeding, AdamW, warm-up then cosine learning rate."""
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -31,3 +32,25 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
+
+
+class EarlyStopping:
+    """Keep the weights with the lowest validation loss; say when ``patience`` evaluations brought none lower."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.best_loss, self.best_step, self._state, self._bad = float("inf"), 0, None, 0
+
+    def update(self, loss: float, step: int, model: torch.nn.Module) -> bool:
+        """Record an evaluation; True when training should stop."""
+        if loss < self.best_loss:
+            self.best_loss, self.best_step, self._bad = loss, step, 0
+            self._state = copy.deepcopy(model.state_dict())
+        else:
+            self._bad += 1
+        return self._bad >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        """Load the best weights seen (if any evaluation happened)."""
+        if self._state is not None:
+            model.load_state_dict(self._state)

@@ -1,7 +1,6 @@
 """Training and scoring of the seq2seq models: teacher forcing, exact match, BLEU, alignment accuracy."""
 from __future__ import annotations
 
-import copy
 import math
 import random
 import time
@@ -19,7 +18,7 @@ from .checkpoint import load_torch, save_torch, update_manifest
 from .data import sha256_file
 from .dates import generate as generate_dates
 from .dates import gold_spans
-from .optim import lr_at, make_optimizer, seed_everything
+from .optim import EarlyStopping, lr_at, make_optimizer, seed_everything
 from .pairs import ENG_FRA, PairSet, batch, encode_pairs, eng_fra
 from .pairs import dates as dates_pairs
 from .registry import SEQ2SEQ_SPECS, TrainConfig, checkpoint_file
@@ -61,8 +60,8 @@ def train_seq2seq(model: Seq2Seq, train, valid, cfg: TrainConfig, device: torch.
     model.to(device).train()
     opt = make_optimizer(model, cfg)
     order: list[int] = []
-    best = (float("inf"), 0, None)
-    bad, seen, step = 0, 0, 0
+    stopper = EarlyStopping(cfg.patience)
+    seen, step = 0, 0
     start = time.perf_counter()
     bar = tqdm(range(cfg.max_steps), disable=not progress, mininterval=2.0)
     for step in bar:
@@ -85,21 +84,16 @@ def train_seq2seq(model: Seq2Seq, train, valid, cfg: TrainConfig, device: torch.
             vl = valid_loss(model, valid[: cfg.eval_tokens])
             model.train()
             bar.write(f"step {step + 1}: valid loss {vl:.4f}")
-            if vl < best[0]:
-                best, bad = (vl, step + 1, copy.deepcopy(model.state_dict())), 0
-            else:
-                bad += 1
-            if bad >= cfg.patience:
+            if stopper.update(vl, step + 1, model):
                 bar.write("early stop: valid loss stopped improving")
                 break
         if max_minutes is not None and time.perf_counter() - start > 60 * max_minutes:
             bar.write(f"stopping at the {max_minutes}-minute limit")
             break
     bar.close()
-    if best[2] is not None:
-        model.load_state_dict(best[2])
+    stopper.restore(model)
     model.eval()
-    return Seq2SeqResult(step + 1, best[1], best[0], seen, time.perf_counter() - start)
+    return Seq2SeqResult(step + 1, stopper.best_step, stopper.best_loss, seen, time.perf_counter() - start)
 
 
 @torch.no_grad()

@@ -6,7 +6,6 @@ to ``assets/checkpoints/`` and its manifest entry (hash, size, data hash, timing
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import time
@@ -22,7 +21,7 @@ from .data import TINYSTORIES, Corpus, encode_stream, parallel_streams, random_w
 from .evaluate import evaluate_text, token_nll
 from .lm import IGNORE, LanguageModel
 from .ngram import NGramLM
-from .optim import lr_at, make_optimizer, seed_everything
+from .optim import EarlyStopping, lr_at, make_optimizer, seed_everything
 from .registry import SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
 from .seq2seq_train import train_seq2seq_model
 from .tokenizer import WordTokenizer
@@ -91,8 +90,8 @@ def train_model(
     opt = make_optimizer(model, cfg)
     batches = _Batches(model, train, cfg, gen)
     eval_ids = valid[: cfg.eval_tokens + 1]
-    best = (float("inf"), 0, None)
-    bad_evals, tokens, step = 0, 0, 0
+    stopper = EarlyStopping(cfg.patience)
+    tokens, step = 0, 0
     start = time.perf_counter()
     bar = tqdm(range(cfg.max_steps), disable=not progress, mininterval=2.0)
     for step in bar:
@@ -119,11 +118,7 @@ def train_model(
             vloss = float(token_nll(model, eval_ids.to(device)).mean())
             model.train()
             bar.write(f"step {step + 1}: valid loss {vloss:.4f} (ppl {math.exp(vloss):.2f})")
-            if vloss < best[0]:
-                best, bad_evals = (vloss, step + 1, copy.deepcopy(model.state_dict())), 0
-            else:
-                bad_evals += 1
-            if bad_evals >= cfg.patience:
+            if stopper.update(vloss, step + 1, model):
                 bar.write("early stop: valid loss stopped improving")
                 break
         if max_minutes is not None and elapsed > 60 * max_minutes:
@@ -131,10 +126,9 @@ def train_model(
             break
     bar.close()
     wall = time.perf_counter() - start
-    if best[2] is not None:
-        model.load_state_dict(best[2])
+    stopper.restore(model)
     model.eval()
-    return TrainResult(step + 1, best[1], best[0], tokens, wall, tokens / wall)
+    return TrainResult(step + 1, stopper.best_step, stopper.best_loss, tokens, wall, tokens / wall)
 
 
 def _finish(name: str, path: Path, model, tokenizer, corpus, valid_text, extra: dict, root: Path) -> dict:

@@ -9,6 +9,8 @@ import torch
 from models.checkpoint import CheckpointError
 from models.registry import Bundle, load
 
+from .readings import Reading, read, sentence_ids
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -45,3 +47,11 @@ def figure_cache(builder):
     figure is built (hundreds of ms for an animation), while serialising a built one is cheap.
     Shared figures are only read (``st.plotly_chart`` converts them with ``to_dict``)."""
     return st.cache_resource(max_entries=256, show_spinner=False)(builder)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cached_reading(name: str, text: str, max_steps: int) -> tuple[Reading, bool]:
+    """A recurrent model reads <eos> + the sentence (cached per model and text); and whether it was cut."""
+    bundle = get_model(name).bundle
+    ids, cut = sentence_ids(bundle.tokenizer, text, max_steps)
+    return read(bundle.model, bundle.tokenizer.vocab.itos, ids), cut

@@ -13,7 +13,7 @@ from pages.components.charts import (
     trajectory_figure,
     unrolled_figure,
 )
-from pages.components.loaders import figure_cache, get_model
+from pages.components.loaders import cached_reading, figure_cache, get_model
 from pages.components.readings import Reading, free_run, read, sentence_ids
 from pages.components.widgets import (
     MODEL_LABELS,
@@ -33,12 +33,9 @@ CELL_EQUATIONS = {
 }
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
 def read_sentence(name: str, text: str) -> tuple[Reading, bool]:
     """The model reads the student's sentence (cached per model and text)."""
-    bundle = get_model(name).bundle
-    ids, cut = sentence_ids(bundle.tokenizer, text, MAX_STEPS)
-    return read(bundle.model, bundle.tokenizer.vocab.itos, ids), cut
+    return cached_reading(name, text, MAX_STEPS)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

@@ -8,8 +8,8 @@ import streamlit as st
 from models.probes import FEATURES, PROBE_SENTENCES, token_features, unit_correlations
 from models.rnn import RecurrentLM, gru_cell, lstm_cell
 from pages.components.charts import hidden_state_animation, unit_lines_figure, units_heatmap
-from pages.components.loaders import figure_cache, get_model
-from pages.components.readings import Reading, read, sentence_ids
+from pages.components.loaders import cached_reading, figure_cache, get_model
+from pages.components.readings import Reading
 from pages.components.tokens import token_spans
 from pages.components.widgets import available_models, shared_sentence, show_source, table_with_csv
 
@@ -33,12 +33,9 @@ PARTS = {"lstm": LSTM_PARTS, "gru": GRU_PARTS}
 KEEP_GATE = {"lstm": "f", "gru": "z"}  # the gate that carries the old state forward
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
 def read_gates(name: str, text: str) -> tuple[Reading, bool]:
     """The model reads <eos> + the sentence with its hand-written cell; every gate is kept."""
-    bundle = get_model(name).bundle
-    ids, cut = sentence_ids(bundle.tokenizer, text, MAX_STEPS)
-    return read(bundle.model, bundle.tokenizer.vocab.itos, ids), cut
+    return cached_reading(name, text, MAX_STEPS)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
