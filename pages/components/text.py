@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MAX_CHARS = 500  # longest sentence the pages score; longer input is cut here, and the page says so
-DEFAULT_SENTENCE = "Once upon a time, there was a little girl named Lily. She loved to play in the park."
+DEFAULT_SENTENCE = "The small robot Tim found a blue kite in the garden, and it wanted to fly."
 
 
 @dataclass

@@ -16,9 +16,9 @@ import torch
 from models.optim import make_optimizer
 from models.registry import LM_NAMES, SPECS, best_device, config_dict, load
 
-SENTENCE = (
-    "one day , a little girl named lily went to the park with her mom . she saw a big red ball "
-    "under a tree and she wanted to play with it all day long ."
+SENTENCE = (  # written for the benchmark (not corpus text)
+    "one morning , a tiny robot named tim rolled to the garden with his friend . he saw a blue kite stuck "
+    "in a tall tree and wanted to help ."
 )
 TOKENS = 30
 TRACE_TARGET_MS = 20.0
