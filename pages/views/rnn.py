@@ -107,36 +107,49 @@ st.write("Press ▶ to watch the sentence being read: each column is h_t after r
          "orange positive); on the right, the model's ten most probable next words at that step.")
 st.plotly_chart(animation, key="rnn_animation", width="stretch")
 
-step = st.slider("Look closely at step", 1, T, min(T, 4), key="rnn_step") - 1
-c1, c2 = st.columns([1, 1])
-with c1:
-    say("After reading <b>{word}</b> (step {step}):", word=reading.inputs[step], step=step + 1)
-    table = pd.DataFrame({"next word": reading.top_words[step], "probability": reading.top_probs[step]})
-    st.dataframe(table, hide_index=True, width="stretch")
-with c2:
-    if reading.true_next[step]:
-        st.metric("True next word", reading.true_next[step])
-        st.metric("Its rank", reading.true_rank[step], help=f"p = {reading.true_prob[step]:.4f}")
-    else:
-        st.write("This is the last step: there is no true next word to compare with.")
+@st.fragment
+def step_detail(reading: Reading) -> None:
+    """One step up close (a fragment: the slider reruns only this part)."""
+    T = len(reading.inputs)
+    step = st.slider("Look closely at step", 1, T, min(T, 4), key="rnn_step") - 1
+    c1, c2 = st.columns([1, 1])
+    with c1:
+        say("After reading <b>{word}</b> (step {step}):", word=reading.inputs[step], step=step + 1)
+        table = pd.DataFrame({"next word": reading.top_words[step], "probability": reading.top_probs[step]})
+        st.dataframe(table, hide_index=True, width="stretch")
+    with c2:
+        if reading.true_next[step]:
+            st.metric("True next word", reading.true_next[step])
+            st.metric("Its rank", reading.true_rank[step], help=f"p = {reading.true_prob[step]:.4f}")
+        else:
+            st.write("This is the last step: there is no true next word to compare with.")
 
-st.subheader("Teacher forcing vs free running")
-st.write("In training the model is always fed the **true** previous word (teacher forcing). When it generates, it "
-         "is fed its **own** previous prediction (free running). From the step you choose, the right-hand model "
-         "reads its own words: watch the words and the states drift apart.")
-if T < 3:
-    st.info("Type a longer sentence (three tokens or more) to compare the two.")
-else:
-    start = st.slider("Free running from step", 1, T - 1, min(T - 1, 3), key="rnn_free_from") - 1
-    free = free_running(name, sentence.text, start)
-    left, right = st.columns(2)
-    left.dataframe(pd.DataFrame({"reads": reading.inputs, "predicts": [w[0] for w in reading.top_words]}),
-                   hide_index=True, width="stretch")
-    right.dataframe(pd.DataFrame({"reads": free.inputs, "predicts": [w[0] for w in free.top_words]}),
-                    hide_index=True, width="stretch")
-    distance = np.linalg.norm(reading.states - free.states, axis=1)
-    st.plotly_chart(divergence_figure([f"{t + 1}" for t in range(T)], distance, start),
-                    key="rnn_divergence", width="stretch")
+
+@st.fragment
+def teacher_vs_free(name: str, text: str, reading: Reading) -> None:
+    """Teacher forcing beside free running from a chosen step (a fragment, like the one above)."""
+    T = len(reading.inputs)
+    st.subheader("Teacher forcing vs free running")
+    st.write("In training the model is always fed the **true** previous word (teacher forcing). When it generates, it "
+             "is fed its **own** previous prediction (free running). From the step you choose, the right-hand model "
+             "reads its own words: watch the words and the states drift apart.")
+    if T < 3:
+        st.info("Type a longer sentence (three tokens or more) to compare the two.")
+    else:
+        start = st.slider("Free running from step", 1, T - 1, min(T - 1, 3), key="rnn_free_from") - 1
+        free = free_running(name, text, start)
+        left, right = st.columns(2)
+        left.dataframe(pd.DataFrame({"reads": reading.inputs, "predicts": [w[0] for w in reading.top_words]}),
+                       hide_index=True, width="stretch")
+        right.dataframe(pd.DataFrame({"reads": free.inputs, "predicts": [w[0] for w in free.top_words]}),
+                        hide_index=True, width="stretch")
+        distance = np.linalg.norm(reading.states - free.states, axis=1)
+        st.plotly_chart(divergence_figure([f"{t + 1}" for t in range(T)], distance, start),
+                        key="rnn_divergence", width="stretch")
+
+
+step_detail(reading)
+teacher_vs_free(name, sentence.text, reading)
 
 st.subheader("The path of the state")
 coords, explained = pca_2d(reading.states)

@@ -97,7 +97,6 @@ def gate_view(name: str, text: str) -> None:
     reading, _ = read_gates(name, text)
     cell = get_model(name).bundle.model.config.cell
     parts = PARTS[cell]
-    H = reading.parts["h"].shape[1]
     part = st.selectbox("Gate or state", list(parts), key=f"{cell}_gate",
                         format_func=lambda p: f"{p}: {parts[p][2]}")
     eq, zrange, _ = parts[part]
@@ -113,6 +112,18 @@ def gate_view(name: str, text: str) -> None:
     st.write(summary)
     st.plotly_chart(gate_animation(name, text, part, zrange), key=f"{cell}_animation", width="stretch")
 
+    unit_view(name, text, part, zrange)
+    highway_view(name, text)
+
+
+@st.fragment
+def unit_view(name: str, text: str, part: str, zrange: tuple[float, float]) -> None:
+    """One unit up close and the unit finder (a fragment: its controls rerun only this part)."""
+    reading, _ = read_gates(name, text)
+    cell = get_model(name).bundle.model.config.cell
+    parts = PARTS[cell]
+    H = reading.parts["h"].shape[1]
+    values = reading.parts[part]
     st.markdown("##### One unit up close")
     finder_key, unit_key = f"{cell}_finder", f"{cell}_unit"
 
@@ -136,6 +147,17 @@ def gate_view(name: str, text: str) -> None:
     st.dataframe(probe_table(name), hide_index=True, width="stretch", on_select=pick_from_finder,
                  selection_mode="single-row", key=finder_key)
 
+    with st.expander("The numbers behind the heatmaps"):
+        table = pd.DataFrame({f"{p} unit {unit}": reading.parts[p][:, unit] for p in parts})
+        table.insert(0, "word", reading.inputs)
+        table_with_csv(table, f"{cell}_unit_{unit}.csv", key=f"{cell}_csv")
+
+
+@st.fragment
+def highway_view(name: str, text: str) -> None:
+    """How much of the state survives (a fragment: its slider reruns only this part)."""
+    reading, _ = read_gates(name, text)
+    cell = get_model(name).bundle.model.config.cell
     keep = KEEP_GATE[cell]
     st.markdown("##### The state as a highway")
     st.latex(r"\frac{\partial c_t}{\partial c_k}\Big|_{\text{direct}}=\prod_{s=k+1}^{t} f_s" if cell == "lstm"
@@ -147,10 +169,6 @@ def gate_view(name: str, text: str) -> None:
     st.write(f"At the last word, {np.mean(last > 0.5):.0%} of the units still carry more than half of what they held "
              f"at step {start + 1}; the median unit carries {np.median(last):.3f}. A plain RNN has no such path: "
              "its old state only survives through repeated multiplication by U and tanh′ (see Vanishing gradients).")
-    with st.expander("The numbers behind the heatmaps"):
-        table = pd.DataFrame({f"{p} unit {unit}": reading.parts[p][:, unit] for p in parts})
-        table.insert(0, "word", reading.inputs)
-        table_with_csv(table, f"{cell}_unit_{unit}.csv", key=f"{cell}_csv")
 
 
 st.title("LSTM & GRU gates")

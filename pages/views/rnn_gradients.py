@@ -146,41 +146,52 @@ else:
     with st.expander("The numbers behind the curves"):
         table_with_csv(table, "jacobian_products.csv", key="grad_csv")
 
-st.subheader("2. Which words still matter")
-st.write("The gradient of the loss at the last position with respect to each input word's embedding: a word whose "
-         "gradient has vanished can no longer teach the model anything about the prediction.")
-choice = st.radio("Example", [*LONG_RANGE, "your sentence"], horizontal=True, key="grad_example",
-                  format_func=lambda k: f"… her ___ ({k})" if k in LONG_RANGE else k)
-if choice in LONG_RANGE:
-    context, answer = LONG_RANGE[choice], choice
-    say("“{context} ___” — the answer is <b>{answer}</b>.", context=context, answer=answer)
-else:
-    words = get_model(names[0]).bundle.tokenizer.tokens(sentence.text)
-    context, answer = " ".join(words[:-1]), (words[-1] if words else "")
-    say("Predicting your last word (<b>{answer}</b>) from the words before it.", answer=answer)
-if context and answer:
-    for n in names:
-        toks, norms, p = word_gradients(n, context, answer)
-        say("<small>{model}: p({answer}) = {p}; colour = gradient norm relative to the largest (first word "
-            "{first}× the largest)</small>", model=MODEL_LABELS[n], answer=answer, p=f"{p:.4f}",
-            first=f"{norms[1] / norms.max():.2g}")
-        st.html(token_spans(toks, norms / max(norms.max(), 1e-12),
-                            titles=[f"{t}: {v:.3g}" for t, v in zip(toks, norms, strict=True)]))
-else:
-    st.info("Type at least two words to see which of them still matter.")
+# Each section below is a fragment: moving its slider reruns only that section, not the Jacobians above.
+@st.fragment
+def which_words_matter(names: list[str], text: str) -> None:
+    """Section 2: gradients of the last prediction with respect to every input word."""
+    st.subheader("2. Which words still matter")
+    st.write("The gradient of the loss at the last position with respect to each input word's embedding: a word whose "
+             "gradient has vanished can no longer teach the model anything about the prediction.")
+    choice = st.radio("Example", [*LONG_RANGE, "your sentence"], horizontal=True, key="grad_example",
+                      format_func=lambda k: f"… her ___ ({k})" if k in LONG_RANGE else k)
+    if choice in LONG_RANGE:
+        context, answer = LONG_RANGE[choice], choice
+        say("“{context} ___” — the answer is <b>{answer}</b>.", context=context, answer=answer)
+    else:
+        words = get_model(names[0]).bundle.tokenizer.tokens(text)
+        context, answer = " ".join(words[:-1]), (words[-1] if words else "")
+        say("Predicting your last word (<b>{answer}</b>) from the words before it.", answer=answer)
+    if context and answer:
+        for n in names:
+            toks, norms, p = word_gradients(n, context, answer)
+            say("<small>{model}: p({answer}) = {p}; colour = gradient norm relative to the largest (first word "
+                "{first}× the largest)</small>", model=MODEL_LABELS[n], answer=answer, p=f"{p:.4f}",
+                first=f"{norms[1] / norms.max():.2g}")
+            st.html(token_spans(toks, norms / max(norms.max(), 1e-12),
+                                titles=[f"{t}: {v:.3g}" for t, v in zip(toks, norms, strict=True)]))
+    else:
+        st.info("Type at least two words to see which of them still matter.")
 
-st.subheader("3. The scalar picture")
-st.latex(r"h_t = w\,h_{t-1}\;\Rightarrow\;\frac{\partial h_t}{\partial h_0}=w^{t}")
-w = st.slider("w", 0.5, 1.5, 0.9, 0.01, key="grad_w")
-t = np.arange(1, 101)
-st.plotly_chart(growing_lines_figure(t, {f"w = {w:g}": w**t.astype(np.float64)}, f"w^t for w = {w:g}", "t",
-                                     "w^t (log)"), key="grad_scalar", width="stretch")
-st.write(f"After 100 steps: w¹⁰⁰ = {w**100:.3g}. Below 1 it vanishes, above 1 it explodes; only w = 1 keeps it.")
 
-if "rnn" in names:
+@st.fragment
+def scalar_picture() -> None:
+    """Section 3: w^t."""
+    st.subheader("3. The scalar picture")
+    st.latex(r"h_t = w\,h_{t-1}\;\Rightarrow\;\frac{\partial h_t}{\partial h_0}=w^{t}")
+    w = st.slider("w", 0.5, 1.5, 0.9, 0.01, key="grad_w")
+    t = np.arange(1, 101)
+    st.plotly_chart(growing_lines_figure(t, {f"w = {w:g}": w**t.astype(np.float64)}, f"w^t for w = {w:g}", "t",
+                                         "w^t (log)"), key="grad_scalar", width="stretch")
+    st.write(f"After 100 steps: w¹⁰⁰ = {w**100:.3g}. Below 1 it vanishes, above 1 it explodes; only w = 1 keeps it.")
+
+
+@st.fragment
+def matrix_picture(text: str) -> None:
+    """Section 4: the Elman RNN's U scaled by s."""
     st.subheader("4. The matrix picture")
     scale = st.slider("scale s of the Elman RNN's U", 0.5, 2.0, 1.0, 0.05, key="grad_scale")
-    eigen_fig, curve_fig, radius = matrix_figures(sentence.text, float(scale))
+    eigen_fig, curve_fig, radius = matrix_figures(text, float(scale))
     left, right = st.columns(2)
     left.plotly_chart(eigen_fig, key="grad_eigen", width="stretch")
     right.plotly_chart(curve_fig, key="grad_matrix", width="stretch")
@@ -188,20 +199,31 @@ if "rnn" in names:
              "they can grow — but tanh′ = 1 − h² ≤ 1 shrinks every factor, which is why the trained RNN "
              "vanishes rather than explodes. (The curve keeps your sentence's real h_j and scales only U.)")
 
-st.subheader("5. Clipping, live")
-st.latex(r"g \leftarrow \min\Big(1, \frac{\gamma}{\lVert g\rVert}\Big)\, g")
-st.write("A small Elman RNN (16 units, U started with spectral radius 1.5) learns to recall the first of 20 "
-         "random tokens — a long dependency. It is trained twice with plain SGD on a private copy, with and "
-         "without clipping; watch the gradient spikes and what they do to the loss.")
-c1, c2 = st.columns(2)
-gamma = c1.select_slider("γ (clip threshold)", [0.1, 0.25, 0.5, 1.0, 2.0, 5.0], value=1.0, key="grad_gamma")
-lr = c2.select_slider("learning rate", [0.05, 0.1, 0.25, 0.5, 1.0], value=0.5, key="grad_lr")
-runs = clip_runs(float(gamma), float(lr))
-st.plotly_chart(clipping_figure_for(float(gamma), float(lr)), key="grad_clipping", width="stretch")
-(loss_a, norm_a), (loss_b, _) = runs.values()
-st.write(f"Final loss (mean of the last 20 steps): {loss_a[-20:].mean():.3f} without clipping, "
-         f"{loss_b[-20:].mean():.3f} with clipping; chance is ln 4 = {np.log(4):.3f}. Largest gradient norm "
-         f"without clipping: {norm_a.max():.3g}.")
+
+@st.fragment
+def clipping_live() -> None:
+    """Section 5: the mini-training run with and without clipping."""
+    st.subheader("5. Clipping, live")
+    st.latex(r"g \leftarrow \min\Big(1, \frac{\gamma}{\lVert g\rVert}\Big)\, g")
+    st.write("A small Elman RNN (16 units, U started with spectral radius 1.5) learns to recall the first of 20 "
+             "random tokens — a long dependency. It is trained twice with plain SGD on a private copy, with and "
+             "without clipping; watch the gradient spikes and what they do to the loss.")
+    c1, c2 = st.columns(2)
+    gamma = c1.select_slider("γ (clip threshold)", [0.1, 0.25, 0.5, 1.0, 2.0, 5.0], value=1.0, key="grad_gamma")
+    lr = c2.select_slider("learning rate", [0.05, 0.1, 0.25, 0.5, 1.0], value=0.5, key="grad_lr")
+    runs = clip_runs(float(gamma), float(lr))
+    st.plotly_chart(clipping_figure_for(float(gamma), float(lr)), key="grad_clipping", width="stretch")
+    (loss_a, norm_a), (loss_b, _) = runs.values()
+    st.write(f"Final loss (mean of the last 20 steps): {loss_a[-20:].mean():.3f} without clipping, "
+             f"{loss_b[-20:].mean():.3f} with clipping; chance is ln 4 = {np.log(4):.3f}. Largest gradient norm "
+             f"without clipping: {norm_a.max():.3g}.")
+
+
+which_words_matter(names, sentence.text)
+scalar_picture()
+if "rnn" in names:
+    matrix_picture(sentence.text)
+clipping_live()
 
 with st.expander("Try this: predict, then reveal", expanded=True):
     st.write("1. Before pressing ▶ in section 1: which model's curve will fall fastest? Which stays flattest?\n"

@@ -25,6 +25,9 @@ SENTENCES = [
     "once upon a time there was a cat who liked {i} fish .",
 ]
 HOME_P95_TARGET_MS = 150.0
+# Sliders inside fragments: moving one reruns only its section.
+SLIDERS = {"pages/views/rnn.py": "rnn_step", "pages/views/rnn_gates.py": "lstm_highway_from",
+           "pages/views/rnn_gradients.py": "grad_scale", "pages/views/seq2seq.py": "s2s_step"}
 
 
 def summary(ms: list[float]) -> dict:
@@ -65,10 +68,16 @@ def main() -> None:
                 ms, out = user.set(sentence=SENTENCES[i % len(SENTENCES)].format(i=i))
                 typed.append(ms)
                 errors += failed(out) is not None
+            slider = {}
+            if page.path in SLIDERS:
+                times, errs = measure_control(user, SLIDERS[page.path], args.reruns)
+                slider = {"slider": SLIDERS[page.path], **summary(times)}
+                errors += errs
             row = {
                 "main_control": page.main_control,
                 **summary(ctrl),
                 "new_sentence": summary(typed),
+                "slider_change": slider,
                 "errors": errors,
                 "p95_ratio_to_trivial": round(percentile(ctrl, 95) / percentile(base, 95), 1),
             }
