@@ -52,3 +52,11 @@ def test_free_running_reads_its_own_words():
     assert list(free["reads"][2:]) == list(free["predicts"][1:-1])  # fed its own predictions
     distance = values(figure(at, "rnn_divergence")["data"][0]["y"])
     assert np.allclose(distance[:2], 0, atol=1e-5)
+
+
+def test_numbers_behind_the_heatmap_on_request():
+    at = open_page(PAGE, SENTENCE)
+    at.toggle(key="rnn_numbers").set_value(True).run()
+    table = next(df.value for df in at.dataframe if "unit 0" in df.value.columns)
+    assert np.allclose(table["unit 0"].to_numpy(), _heatmap(at)[0], atol=1e-5)
+    assert list(table["word"])[:2] == ["<eos>", "the"]

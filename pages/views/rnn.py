@@ -157,7 +157,8 @@ st.plotly_chart(trajectory_figure(coords, reading.inputs, explained), key="rnn_p
 st.caption(f"h_t has {cfg.n_hidden} dimensions; these are its two directions of largest variance over your "
            "sentence (PCA), which keep the share of variance shown on the axes.")
 
-with st.expander("The numbers behind the heatmap"):
+# A toggle, not an expander: an expander's content is built on every rerun, and this table has a column per unit.
+if st.toggle("Show the numbers behind the heatmap (every h_t, with a CSV download)", key="rnn_numbers"):
     states = pd.DataFrame(reading.states, columns=[f"unit {i}" for i in range(reading.states.shape[1])])
     states.insert(0, "word", reading.inputs)
     table_with_csv(states, f"{name}_hidden_states.csv", key="rnn_csv")

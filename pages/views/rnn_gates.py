@@ -92,8 +92,9 @@ def highway_figure(name: str, text: str, start: int):
     return units_heatmap(carried, reading.inputs, f"how much of the state at step {start + 1} survives", 0.0, 1.0)
 
 
+@st.fragment
 def gate_view(name: str, text: str) -> None:
-    """Everything for one model (LSTM or GRU), inside its tab."""
+    """Everything for one model (LSTM or GRU), inside its tab (a fragment: its controls rerun only this tab)."""
     reading, _ = read_gates(name, text)
     cell = get_model(name).bundle.model.config.cell
     parts = PARTS[cell]
