@@ -46,3 +46,10 @@ def test_tied_weights_and_too_long_input():
     assert m.head.weight is m.tok.weight
     with pytest.raises(ValueError, match="longer than the context"):
         m(torch.randint(3, V, (1, 17)))
+
+
+def test_bias_free_variant_matches_its_trace():
+    m = _model(bias=False)
+    assert all(not n.endswith(".bias") for n, _ in m.named_parameters())
+    idx = torch.randint(3, V, (2, 9))
+    assert torch.allclose(m.trace(idx).logits, m(idx)[0], atol=1e-5)

@@ -53,7 +53,8 @@ def main() -> None:
         weight_decay=0.1, beta2=0.99, grad_clip=1.0, eval_every=args.iters, patience=1, eval_tokens=4096,
         seed=args.seed,
     )
-    model = TransformerLM(TransformerConfig(len(tok), block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0))
+    model = TransformerLM(TransformerConfig(len(tok), block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0,
+                                            bias=False))  # as nanoGPT's train.py (bias = False)
     device = best_device(args.device)
     start = time.perf_counter()
     result = train_model(model, train, valid, cfg, device, progress=False)
