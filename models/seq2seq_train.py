@@ -23,7 +23,7 @@ from .pairs import ENG_FRA, PairSet, batch, encode_pairs, eng_fra
 from .pairs import dates as dates_pairs
 from .registry import SEQ2SEQ_SPECS, TrainConfig, checkpoint_file
 from .seq2seq import Seq2Seq, Seq2SeqConfig
-from .tokenizer import EOS_ID
+from .tokenizer import EOS_ID, PAD_ID
 
 
 @dataclass
@@ -45,10 +45,10 @@ def valid_loss(model: Seq2Seq, encoded, batch_size: int = 256) -> float:
     for i in range(0, len(encoded), batch_size):
         src, tgt_in, tgt_out = (t.to(device) for t in batch(encoded[i : i + batch_size]))
         logits, _ = model(src, tgt_in)
-        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=0,
+        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
                               reduction="sum")
         total += float(nll)
-        count += int((tgt_out != 0).sum())
+        count += int((tgt_out != PAD_ID).sum())
     return total / max(count, 1)
 
 

@@ -86,10 +86,11 @@ def unit_figure(name: str, text: str, unit: int):
 
 @figure_cache
 def highway_figure(name: str, text: str, start: int):
-    """How much of the state at ``start`` survives to every later step, per unit."""
+    """How much of the state at ``start`` survives to every later step, per unit; and the last step's shares."""
     reading, _ = read_gates(name, text)
     carried = survival(reading.parts[KEEP_GATE[get_model(name).bundle.model.config.cell]], start)
-    return units_heatmap(carried, reading.inputs, f"how much of the state at step {start + 1} survives", 0.0, 1.0)
+    title = f"how much of the state at step {start + 1} survives"
+    return units_heatmap(carried, reading.inputs, title, 0.0, 1.0), carried[:, -1]
 
 
 @st.fragment
@@ -159,14 +160,12 @@ def highway_view(name: str, text: str) -> None:
     """How much of the state survives (a fragment: its slider reruns only this part)."""
     reading, _ = read_gates(name, text)
     cell = get_model(name).bundle.model.config.cell
-    keep = KEEP_GATE[cell]
     st.markdown("##### The state as a highway")
     st.latex(r"\frac{\partial c_t}{\partial c_k}\Big|_{\text{direct}}=\prod_{s=k+1}^{t} f_s" if cell == "lstm"
              else r"\text{share of } h_k \text{ carried to } h_t=\prod_{s=k+1}^{t} z_s")
     start = st.slider("From step", 1, len(reading.inputs), 1, key=f"{cell}_highway_from") - 1
-    carried = survival(reading.parts[keep], start)
-    st.plotly_chart(highway_figure(name, text, start), key=f"{cell}_highway", width="stretch")
-    last = carried[:, -1]
+    figure, last = highway_figure(name, text, start)
+    st.plotly_chart(figure, key=f"{cell}_highway", width="stretch")
     st.write(f"At the last word, {np.mean(last > 0.5):.0%} of the units still carry more than half of what they held "
              f"at step {start + 1}; the median unit carries {np.median(last):.3f}. A plain RNN has no such path: "
              "its old state only survives through repeated multiplication by U and tanh′ (see Vanishing gradients).")

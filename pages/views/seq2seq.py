@@ -11,7 +11,7 @@ from models.seq2seq import AdditiveAttention, BilinearAttention, DotAttention, S
 from pages.components.charts import alignment_figure, by_length_figure, scores_figure
 from pages.components.loaders import get_model
 from pages.components.text import clean_text
-from pages.components.widgets import say, shared_sentence, show_source, table_with_csv
+from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
 
 TASKS = {"fra": "English → French", "dates": "dates → ISO"}
 DATE_EXAMPLES = ["saturday 21 nov 2026", "the 3rd of march, 1999", "November 21, 2026", "31.12.1900",
@@ -45,10 +45,6 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return z / z.sum()
 
 
-def available(names: list[str]) -> list[str]:
-    return [n for n in names if get_model(n).bundle is not None]
-
-
 st.title("Seq2seq and attention")
 st.latex(r"\alpha_{ij}=\frac{\exp(e_{ij})}{\sum_k \exp(e_{ik})},\qquad c_i=\sum_j \alpha_{ij}\,h_j")
 st.write("An encoder (a bidirectional GRU) reads the source into one vector h_j per token. Without attention the "
@@ -58,7 +54,7 @@ st.write("An encoder (a bidirectional GRU) reads the source into one vector h_j 
 
 c1, c2 = st.columns(2)
 task = c1.radio("Task", list(TASKS), format_func=TASKS.get, horizontal=True, key="s2s_task")
-names = available([n for n, s in SEQ2SEQ_SPECS.items() if s.task == task])
+names = available_models([n for n, s in SEQ2SEQ_SPECS.items() if s.task == task])
 if not names:
     st.error("These models could not be loaded: see Checkpoints in the sidebar for the rebuild command.")
     st.stop()
@@ -166,7 +162,7 @@ if get_model(none_name).bundle is not None:
     say("Without attention ({m}): <b>{out}</b>", m=none_name, out=translate(none_name, source.text).text or "(nothing)")
 metric = "exact_match" if task == "dates" else "bleu"
 series = {}
-for n in available([n for n, s in SEQ2SEQ_SPECS.items() if s.task == task]):
+for n in available_models([n for n, s in SEQ2SEQ_SPECS.items() if s.task == task]):
     by_length = get_model(n).bundle.meta["metrics"]["by_length"]
     series[SEQ2SEQ_SPECS[n].attention] = [by_length[b][metric] for b in by_length]
 buckets = list(get_model(name).bundle.meta["metrics"]["by_length"])
