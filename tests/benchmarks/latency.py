@@ -3,7 +3,7 @@
 Also the time after typing a new sentence (nothing cached), and the ratio to a trivial page
 (a selectbox and a line of text) measured in the same run. Target for Home: p95 ≤ 150 ms.
 
-    python -m tests.benchmarks.latency [--reruns 40]
+    python -m tests.benchmarks.latency [--reruns 40] [--pages transformer sampling]
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ SENTENCES = [
 HOME_P95_TARGET_MS = 150.0
 # Sliders inside fragments: moving one reruns only its section.
 SLIDERS = {"pages/views/rnn.py": "rnn_step", "pages/views/rnn_gates.py": "lstm_highway_from",
-           "pages/views/rnn_gradients.py": "grad_scale", "pages/views/seq2seq.py": "s2s_step"}
+           "pages/views/rnn_gradients.py": "grad_scale", "pages/views/seq2seq.py": "s2s_step",
+           "pages/views/transformer.py": "tf_query"}
 
 
 def summary(ms: list[float]) -> dict:
@@ -48,6 +49,8 @@ def measure_control(user: AgentUser, key: str, reruns: int) -> tuple[list[float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reruns", type=int, default=40)
+    parser.add_argument("--sentence", default=None, help="type this sentence before measuring the controls")
+    parser.add_argument("--pages", nargs="*", default=None, help="only pages whose path contains one of these")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "trivial.py"
@@ -59,9 +62,13 @@ def main() -> None:
     results = {"trivial": summary(base)}
     with streamlit_server(AGENT_ARGS) as (url, _):
         for i, page in enumerate(built_pages()):
+            if args.pages and not any(part in page.path for part in args.pages):
+                continue
             user = AgentUser(url)
             _, out = user.open(url_path(page.path) if i else None)  # the default page's url_path is ""
             assert "tree" in user.snapshot, out
+            if args.sentence:
+                user.set(sentence=args.sentence)
             ctrl, errors = measure_control(user, page.main_control, args.reruns)
             typed = []
             for i in range(min(args.reruns, 15)):
