@@ -47,3 +47,10 @@ def test_figure_titles_and_labels_escape_user_text():
     anim = hidden_state_animation(np.zeros((3, 2)), ["<eos>", "a"], [["x"], ["<y>"]], np.ones((2, 1)),
                                   ["read '<eos>'", "read 'a'"])
     assert "&lt;eos&gt;" in anim.frames[0].layout.title.text and "&lt;y&gt;" in anim.frames[1].data[0].y[0]
+
+
+def test_plot_text_escapes_markup_but_not_quotes():
+    from pages.components.charts import safe_labels
+
+    # plotly decodes &lt; &gt; &amp; but shows &quot; literally, and a quote cannot open markup without '<'.
+    assert safe_labels(['"', "tim's", "<b>&"]) == ['"', "tim's", "&lt;b&gt;&amp;"]

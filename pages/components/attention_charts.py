@@ -1,13 +1,12 @@
 """Figures of the transformer's internals: attention maps, heads as edges, mask, positions, residual stream."""
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import grid_layout, panel_axes, safe_labels
+from .charts import grid_layout, panel_axes, plot_text, safe_labels
 from .palette import CATEGORICAL, DIVERGING, SEQUENTIAL
 
 MASKED_GREY = "#bdbdbd"
@@ -140,7 +139,7 @@ def positions_figure(pe: np.ndarray, similarity: np.ndarray, used: int, title: s
     P = pe.shape[0]
     steps = np.arange(1, P + 1)
     bound = float(np.abs(pe).max()) or 1.0
-    layout = grid_layout(1, 2, (html.escape(title), "cosine similarity between positions"), widths=(0.55, 0.45),
+    layout = grid_layout(1, 2, (plot_text(title), "cosine similarity between positions"), widths=(0.55, 0.45),
                          hgap=0.1, height=440, margin=dict(l=10, r=10, t=50, b=10))
     layout["xaxis"]["title"] = dict(text="dimension")
     layout["yaxis"].update(autorange="reversed", title=dict(text="position"))
@@ -176,9 +175,9 @@ def lens_figure(words: list[list[list[str]]], probs: np.ndarray, true_rank: np.n
                 tokens: Sequence[str]) -> go.Figure:
     """The top next token read from each layer (rows) at each position (columns), coloured by its probability."""
     L1, T, K = probs.shape
-    top = [[html.escape(words[ell][t][0]) for t in range(T)] for ell in range(L1)]
+    top = [[plot_text(words[ell][t][0]) for t in range(T)] for ell in range(L1)]
     hover = [[
-        "<br>".join(f"{html.escape(w)} {p:.3f}" for w, p in zip(words[ell][t], probs[ell, t], strict=True))
+        "<br>".join(f"{plot_text(w)} {p:.3f}" for w, p in zip(words[ell][t], probs[ell, t], strict=True))
         + (f"<br>true next: rank {true_rank[ell, t]}" if true_rank[ell, t] else "")
         for t in range(T)] for ell in range(L1)]
     rows = ["embedding"] + [f"block {ell}" for ell in range(1, L1)]
@@ -205,7 +204,7 @@ def parallel_figure(lengths: np.ndarray, layers: int, times: Mapping[str, np.nda
                        line=dict(color=CATEGORICAL[1]), **panel_axes(0)),
             go.Scatter(x=lengths, y=np.full(len(lengths), layers), mode="lines+markers",
                        name=f"transformer: {layers} layers", line=dict(color=CATEGORICAL[0]), **panel_axes(0))]
-    data += [go.Scatter(x=lengths, y=ms.astype(np.float32), mode="lines+markers", name=html.escape(name),
+    data += [go.Scatter(x=lengths, y=ms.astype(np.float32), mode="lines+markers", name=plot_text(name),
                         line=dict(color=CATEGORICAL[(i + 1) % 2], dash="dot"), **panel_axes(1))
              for i, (name, ms) in enumerate(times.items())]
     return go.Figure(data=data, layout=layout)

@@ -46,7 +46,7 @@ CATALOG: tuple[PageInfo, ...] = (
              "softmax(QKᵀ/√d) V, heads, causal mask, positions", "transformer", "tests/test_transformer_page.py",
              "tf_head"),
     PageInfo("pages/views/sampling.py", "Sampling", ":material/casino:",
-             "greedy, temperature, top-k, top-p, beam", "all six LMs", "tests/test_sampling_page.py"),
+             "greedy, temperature, top-k, top-p, beam", "all six LMs", "tests/test_sampling_page.py", "smp_k"),
     PageInfo("pages/views/compare.py", "Compare models", ":material/leaderboard:",
              "perplexity table, surprisal per token", "all six LMs", "tests/test_compare_page.py"),
 )

@@ -13,9 +13,18 @@ from .palette import CATEGORICAL, DIVERGING, HIGHLIGHT, SEQUENTIAL
 LN10 = np.log(10.0)
 
 
+def plot_text(text: str) -> str:
+    """User or model text made safe for plotly, which reads a subset of HTML in titles and labels.
+
+    Only &, < and > are escaped: plotly shows quote entities literally (``&quot;``), and a quote cannot start
+    markup without a ``<``.
+    """
+    return html.escape(text, quote=False)
+
+
 def safe_labels(tokens: Sequence[str]) -> list[str]:
-    """Token strings escaped for plotly, which reads a subset of HTML in its labels."""
-    return [html.escape(t, quote=True) for t in tokens]
+    """Token strings escaped for plotly (``plot_text`` on each)."""
+    return [plot_text(t) for t in tokens]
 
 
 def grid_layout(rows: int, cols: int, titles: Sequence[str] = (), widths: Sequence[float] | None = None,
@@ -75,12 +84,12 @@ def chain_rule_figure(
             marker_line=dict(color=[HIGHLIGHT if u else colour for u in unknown],
                              width=[3 if u else 0 for u in unknown]),
             hovertemplate="%{customdata[0]}<br>p = %{y:.4f}<br>log p = %{customdata[1]:.3f}"
-                          f"<extra>{html.escape(name)}</extra>",
+                          f"<extra>{plot_text(name)}</extra>",
         ), row=1, col=1)
         fig.add_trace(go.Scatter(
             x=x, y=cum, name=name, mode="lines+markers", line=dict(color=colour), customdata=custom,
             legendgroup=name, showlegend=False,
-            hovertemplate=f"%{{customdata[0]}}<br>log₁₀ ∏ p = %{{y:.2f}}<extra>{html.escape(name)}</extra>",
+            hovertemplate=f"%{{customdata[0]}}<br>log₁₀ ∏ p = %{{y:.2f}}<extra>{plot_text(name)}</extra>",
         ), row=2, col=1)
     fig.update_yaxes(title_text="probability", type="log" if log_bars else "linear", row=1, col=1)
     fig.update_yaxes(title_text="log₁₀ P(w₁..wₜ)", row=2, col=1)
@@ -142,9 +151,9 @@ def hidden_state_animation(
 
     fig.add_trace(bars(T - 1), row=1, col=2)
     fig.frames = [go.Frame(name=str(t), data=[bars(t)], traces=[1],
-                           layout=go.Layout(title_text=html.escape(caption[t]), shapes=veil(t))) for t in range(T)]
+                           layout=go.Layout(title_text=plot_text(caption[t]), shapes=veil(t))) for t in range(T)]
     buttons, sliders = _play_controls(x)
-    fig.update_layout(height=560, title_text=html.escape(caption[T - 1]), updatemenus=buttons, sliders=sliders,
+    fig.update_layout(height=560, title_text=plot_text(caption[T - 1]), updatemenus=buttons, sliders=sliders,
                       margin=dict(l=10, r=10, t=70, b=120), showlegend=False)
     fig.update_xaxes(tickangle=-45, row=1, col=1)
     fig.update_yaxes(title_text="unit", autorange="reversed", row=1, col=1)
@@ -164,7 +173,7 @@ def unrolled_figure(tokens: Sequence[str], predictions: Sequence[str], cell: str
     for t, (word, pred) in enumerate(zip(safe_labels(tokens), safe_labels(predictions), strict=True)):
         shapes.append(dict(type="rect", x0=t - 0.35, x1=t + 0.35, y0=0.7, y1=1.3, line=dict(color=CATEGORICAL[0]),
                            fillcolor="rgba(0,114,178,0.12)"))
-        notes += [dict(x=t, y=1.0, text=f"{html.escape(cell)}<br>h<sub>{t + 1}</sub>", showarrow=False),
+        notes += [dict(x=t, y=1.0, text=f"{plot_text(cell)}<br>h<sub>{t + 1}</sub>", showarrow=False),
                   dict(x=t, y=0.0, text=word, showarrow=False, font=dict(size=13)),
                   dict(x=t, y=2.0, text=pred, showarrow=False, font=dict(size=13, color=CATEGORICAL[5])),
                   arrow(t, 0.15, t, 0.7), arrow(t, 1.3, t, 1.85)]
@@ -216,7 +225,7 @@ def units_heatmap(z: np.ndarray, tokens: Sequence[str], title: str, zmin: float,
     x = [f"{t + 1}. {w}" for t, w in enumerate(safe_labels(tokens))]
     fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=x, y=np.arange(z.shape[0]), colorscale=colorscale,
                                zmin=zmin, zmax=zmax, hovertemplate="unit %{y}<br>%{x}<br>%{z:.3f}<extra></extra>"))
-    fig.update_layout(title_text=html.escape(title), height=420, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title_text=plot_text(title), height=420, margin=dict(l=10, r=10, t=40, b=10))
     fig.update_yaxes(title_text="unit", autorange="reversed")
     fig.update_xaxes(tickangle=-45)
     return fig
@@ -229,7 +238,7 @@ def unit_lines_figure(tokens: Sequence[str], series: Mapping[str, np.ndarray], t
     for i, (name, values) in enumerate(series.items()):
         fig.add_trace(go.Scatter(x=x, y=values.astype(np.float32), name=name, mode="lines+markers",
                                  line=dict(color=CATEGORICAL[i % len(CATEGORICAL)])))
-    fig.update_layout(title_text=html.escape(title), height=360, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title_text=plot_text(title), height=360, margin=dict(l=10, r=10, t=40, b=10),
                       hovermode="x unified")
     fig.update_xaxes(tickangle=-45)
     return fig
@@ -242,7 +251,7 @@ def growing_lines_figure(x: np.ndarray, series: Mapping[str, np.ndarray], title:
     for i, (name, y) in enumerate(series.items()):
         fig.add_trace(go.Scatter(x=x, y=np.asarray(y, dtype=np.float64), name=name, mode="lines+markers",
                                  line=dict(color=CATEGORICAL[i % len(CATEGORICAL)]),
-                                 hovertemplate=f"{html.escape(name)}<br>%{{x}}: %{{y:.3g}}<extra></extra>"))
+                                 hovertemplate=f"{plot_text(name)}<br>%{{x}}: %{{y:.3g}}<extra></extra>"))
     fig.update_layout(title_text=title, height=420, margin=dict(l=10, r=10, t=50, b=10),
                       xaxis_title=x_title, yaxis_title=y_title, yaxis_type="log" if log_y else "linear")
     if animate:
@@ -306,7 +315,7 @@ def alignment_figure(alpha: np.ndarray, src_tokens: Sequence[str], out_tokens: S
     fig = go.Figure(go.Heatmap(z=alpha.astype(np.float32), x=cols, y=rows, colorscale="Greys", reversescale=True,
                                zmin=0, zmax=1,
                                hovertemplate="output %{y}<br>source %{x}<br>α = %{z:.3f}<extra></extra>"))
-    fig.update_layout(title_text=html.escape(title), height=height, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(title_text=plot_text(title), height=height, margin=dict(l=10, r=10, t=50, b=10))
     fig.update_yaxes(autorange="reversed", title_text="output")
     fig.update_xaxes(tickangle=-45, title_text="source", side="top")
     return fig
@@ -315,7 +324,7 @@ def alignment_figure(alpha: np.ndarray, src_tokens: Sequence[str], out_tokens: S
 def scores_figure(src_tokens: Sequence[str], scores: np.ndarray, alpha: np.ndarray, title: str) -> go.Figure:
     """Raw scores e_ij (left) and their softmax α_ij (right) over the source tokens."""
     x = [f"{j + 1}. {t}" for j, t in enumerate(safe_labels(src_tokens))]
-    layout = grid_layout(1, 2, ("raw scores e", "α = softmax(e)"), title_text=html.escape(title), height=380,
+    layout = grid_layout(1, 2, ("raw scores e", "α = softmax(e)"), title_text=plot_text(title), height=380,
                          showlegend=False, margin=dict(l=10, r=10, t=60, b=10))
     layout["xaxis"]["tickangle"] = layout["xaxis2"]["tickangle"] = -45
     layout["yaxis2"]["range"] = [0, 1]

@@ -28,7 +28,9 @@ HOME_P95_TARGET_MS = 150.0
 # Sliders inside fragments: moving one reruns only its section.
 SLIDERS = {"pages/views/rnn.py": "rnn_step", "pages/views/rnn_gates.py": "lstm_highway_from",
            "pages/views/rnn_gradients.py": "grad_scale", "pages/views/seq2seq.py": "s2s_step",
-           "pages/views/transformer.py": "tf_query"}
+           "pages/views/transformer.py": "tf_query", "pages/views/sampling.py": "smp_temp"}
+# Controls that start new work each time they take a fresh value: the seed draws 3 new samples of 30 tokens.
+FRESH = {"pages/views/sampling.py": "smp_seed"}
 
 
 def summary(ms: list[float]) -> dict:
@@ -80,11 +82,20 @@ def main() -> None:
                 times, errs = measure_control(user, SLIDERS[page.path], args.reruns)
                 slider = {"slider": SLIDERS[page.path], **summary(times)}
                 errors += errs
+            fresh = {}
+            if page.path in FRESH:
+                times = []
+                for value in range(1, args.reruns + 1):
+                    ms, out = user.set(**{FRESH[page.path]: value})
+                    times.append(ms)
+                    errors += failed(out) is not None
+                fresh = {"control": FRESH[page.path], **summary(times)}
             row = {
                 "main_control": page.main_control,
                 **summary(ctrl),
                 "new_sentence": summary(typed),
                 "slider_change": slider,
+                "fresh_value": fresh,
                 "errors": errors,
                 "p95_ratio_to_trivial": round(percentile(ctrl, 95) / percentile(base, 95), 1),
             }

@@ -1,0 +1,109 @@
+"""Sampling page: the bars are the model's distribution after temperature and truncation; generation is seeded."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models.registry import load
+from models.sampling import SamplingConfig, next_token_distribution
+from models.tradeoff import default_settings, sweep
+
+from .apptest import figure, open_page, values
+
+PAGE = "pages/views/sampling.py"
+PROMPT = "once upon a time there was a little"
+
+
+def _stages(at) -> list[np.ndarray]:
+    return [values(trace["y"]) for trace in figure(at, "smp_distribution")["data"]]
+
+
+def _logits(name: str = "transformer") -> torch.Tensor:
+    bundle = load(name, "cpu")
+    logits, _ = bundle.model(torch.tensor([[2] + bundle.tokenizer.encode(PROMPT)]))
+    return logits[0, -1]
+
+
+def _generated(at) -> list[list[str]]:
+    table = next(df.value for df in at.dataframe if "token" in df.value.columns and "sample" in df.value.columns)
+    return [list(group["token"]) for _, group in table.groupby("sample", sort=True)]
+
+
+def test_bars_are_the_models_distribution_then_top_k():
+    at = open_page(PAGE, PROMPT)
+    assert at.selectbox(key="smp_model").value == "transformer"
+    model_p, _, final = _stages(at)
+    p = torch.softmax(_logits(), -1)
+    assert np.allclose(model_p, torch.topk(p, 30).values.numpy(), atol=1e-5)
+    k = at.slider(key="smp_k").value
+    assert np.count_nonzero(final) == k  # exactly K tokens keep a chance
+    assert abs(final.sum() - 1) < 1e-5  # … and they were renormalised (all K are among the 30 shown)
+    at.slider(key="smp_k").set_value(3).run()
+    final = _stages(at)[2]
+    assert np.count_nonzero(final) == 3
+    assert np.allclose(final[:3], (p[torch.topk(p, 3).indices] / p.topk(3).values.sum()).numpy(), atol=1e-5)
+
+
+def test_temperature_changes_the_middle_bars_and_zero_is_greedy():
+    at = open_page(PAGE, PROMPT)
+    at.slider(key="smp_temp").set_value(0.5).run()
+    tempered = _stages(at)[1]
+    expected = next_token_distribution(_logits(), SamplingConfig(temperature=0.5))
+    assert np.allclose(tempered, torch.topk(expected, 30).values.numpy(), atol=1e-5)
+    at.slider(key="smp_temp").set_value(0.0).run()
+    assert not at.exception
+    final = _stages(at)[2]
+    assert final[0] == 1 and np.count_nonzero(final) == 1
+    assert any("T = 0 is greedy" in m.value for m in at.markdown)
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    at = open_page(PAGE, PROMPT)
+    at.radio(key="smp_cut").set_value("top_p").run()
+    at.slider(key="smp_p").set_value(0.5).run()
+    final = _stages(at)[2]
+    p = torch.sort(torch.softmax(_logits(), -1), descending=True).values.numpy()
+    kept = np.count_nonzero(final)
+    assert p[:kept].sum() >= 0.5 > p[: kept - 1].sum()
+
+
+def test_same_seed_same_text_and_top_k_one_is_greedy():
+    first, second = open_page(PAGE, PROMPT), open_page(PAGE, PROMPT)
+    assert _generated(first) == _generated(second)  # the same seed gives every student the same text
+    second.number_input(key="smp_seed").set_value(7).run()
+    assert _generated(first) != _generated(second)
+    first.slider(key="smp_gen_k").set_value(1).run()
+    top1 = _generated(first)
+    first.selectbox(key="smp_mode").set_value("greedy").run()
+    greedy = _generated(first)
+    assert len(greedy) == 1 and all(sample == greedy[0] for sample in top1)
+
+
+def test_beam_of_width_one_is_greedy():
+    at = open_page(PAGE, PROMPT)
+    at.selectbox(key="smp_mode").set_value("greedy").run()
+    greedy = _generated(at)[0]
+    at.selectbox(key="smp_mode").set_value("beam").run()
+    at.slider(key="smp_beam").set_value(1).run()
+    assert not at.exception
+    history = next(df.value for df in at.dataframe if "hypothesis" in df.value.columns)
+    assert history["hypothesis"].iloc[-1].split(" ") == greedy[: len(history)]
+
+
+def test_trade_off_points_are_the_sweep():
+    at = open_page(PAGE, PROMPT)
+    fig = figure(at, "smp_tradeoff")
+    line, star = fig["data"]
+    bundle, scorer = load("transformer", "cpu"), load("transformer", "cpu").model
+    ids = [2] + bundle.tokenizer.encode(PROMPT)
+    points = sweep(bundle.model, scorer, ids, default_settings("top_k"))
+    assert np.allclose(values(line["x"]), [pt.distinct_2 for pt in points], atol=1e-6)
+    assert np.allclose(values(line["y"]), [pt.mean_log_likelihood for pt in points], atol=1e-4)
+    assert star["text"] == ["greedy"]
+
+
+def test_empty_prompt_starts_from_eos():
+    at = open_page(PAGE, "")
+    assert not at.exception
+    assert any("starts from <eos>" in m.value for m in at.info)
+    assert _generated(at)
