@@ -130,8 +130,10 @@ else:
     for note in prompt.notes:
         st.info(note)
 ids = prompt_ids(name, prompt.text)
-if any(i == 1 for i in ids):
-    st.info("Some prompt words are not in the vocabulary and are read as <unk>.")
+tokenizer = get_model(name).bundle.tokenizer
+unknown = [w for w, i in zip(tokenizer.tokens(prompt.text), ids[1:], strict=True) if i == tokenizer.vocab.unk_id]
+if unknown:
+    say("Not in the vocabulary, read as &lt;unk&gt;: <b>{words}</b>", words=", ".join(dict.fromkeys(unknown)))
 window = model.max_len or model.context_size
 if window and len(ids) > window:
     st.info(f"This model reads only the last {window} tokens of the prompt.")
