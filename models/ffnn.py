@@ -54,7 +54,10 @@ class FFNNLM(LanguageModel):
         return padded.unfold(1, k, 1)  # (B, T, k)
 
     def _run(self, idx: torch.Tensor):
-        win = self.windows(idx)  # (B, T, k)
+        return self._through(self.windows(idx))
+
+    def _through(self, win: torch.Tensor):
+        """Windows (B, T, k) -> (windows, embeddings, hidden activations, logits (B, T, V))."""
         emb = self.embed(win)  # (B, T, k, E)
         B, T, k, E = emb.shape
         hid = torch.tanh(self.hidden(self.drop(emb.reshape(B, T, k * E))))  # (B, T, H)
@@ -64,6 +67,10 @@ class FFNNLM(LanguageModel):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         logits = self._run(idx)[-1]
         return logits, lm_loss(logits, targets)
+
+    def last_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids -> (B, V): only the window ending at each row's last id goes through the network."""
+        return self._through(self.windows(ids)[:, -1:])[-1][:, 0]
 
     @torch.no_grad()
     def trace(self, idx: torch.Tensor) -> FFNNTrace:

@@ -232,9 +232,8 @@ class NGramLM(LanguageModel):
 
     def prob(self, context: list[int], word: int) -> float:
         """p(word | last order-1 tokens of context) under the configured estimator."""
-        padded = self._pad_context(np.asarray([list(context)], dtype=np.int64).reshape(1, -1))
-        k = self.config.order - 1
-        return float(self.distributions(padded[:, padded.shape[1] - k :])[0, word])
+        ctx = self._last_contexts(np.asarray([list(context)], dtype=np.int64).reshape(1, -1))
+        return float(self.distributions(ctx)[0, word])
 
     # ----- the shared contract --------------------------------------------------------------
     def _pad_context(self, idx: np.ndarray) -> np.ndarray:
@@ -253,16 +252,31 @@ class NGramLM(LanguageModel):
         windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=1)  # (B, pad+T-k+1, k)
         return windows[:, start - k + 1 : start - k + 1 + T].reshape(B * T, k)
 
+    def _last_contexts(self, idx: np.ndarray) -> np.ndarray:
+        """Context rows (B, order-1) for predicting the token after each row's end."""
+        padded = self._pad_context(idx)  # (B, pad+T)
+        return padded[:, padded.shape[1] - (self.config.order - 1) :]
+
+    @staticmethod
+    def _log(probs: np.ndarray) -> torch.Tensor:
+        """Probabilities -> float32 log-probabilities, −inf where a token is impossible."""
+        with np.errstate(divide="ignore"):
+            return torch.from_numpy(np.log(probs).astype(np.float32))
+
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """Log-probabilities (B, T, V) of the token after each position; mean NLL if targets given."""
         B, T = idx.shape
         probs = self.distributions(self._contexts(idx.cpu().numpy().astype(np.int64)))
-        with np.errstate(divide="ignore"):
-            logits = torch.from_numpy(np.log(probs).astype(np.float32)).view(B, T, -1).to(idx.device)
+        logits = self._log(probs).view(B, T, -1).to(idx.device)
         loss = None
         if targets is not None:
             loss = F.nll_loss(logits.view(B * T, -1), targets.reshape(-1), reduction="mean")
         return logits, loss
+
+    def last_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids -> (B, V) log-probabilities of the token after each row: one context per row, not per position."""
+        probs = self.distributions(self._last_contexts(ids.cpu().numpy().astype(np.int64)))
+        return self._log(probs).to(ids.device)
 
     def trace(self, idx: torch.Tensor) -> NGramTrace:
         """Context, c(h) and c(h w) per position, with the log-probabilities."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .lm import LanguageModel, lm_loss
+from .lm import Cache, LanguageModel, lm_loss
 
 CELLS = ("rnn", "lstm", "gru")
 GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -91,11 +91,33 @@ class RecurrentLM(LanguageModel):
         z = torch.zeros(1, batch, self.config.n_hidden, device=device)
         return (z, z.clone()) if self.config.cell == "lstm" else z
 
+    def _states(self, idx: torch.Tensor, state):
+        """Hidden states (B, T, H) for idx (B, T) starting from ``state``, and the final state."""
+        return self.rnn(self.drop(self.embed(idx)), state)
+
     def run(self, idx: torch.Tensor, state=None):
         """Logits for idx (B, T) starting from ``state``; returns (logits, final state) for carrying on."""
-        x = self.drop(self.embed(idx))  # (B, T, E)
-        out, state = self.rnn(x, state)  # (B, T, H)
+        out, state = self._states(idx, state)  # (B, T, H)
         return self.head(self.drop(out)), state
+
+    def _last(self, idx: torch.Tensor, state) -> tuple[torch.Tensor, Cache]:
+        """Logits (B, V) of the token after idx (B, T) read from ``state``, and the state after it."""
+        out, state = self._states(idx, state)  # (B, T, H)
+        return self.head(self.drop(out[:, -1])), state
+
+    @torch.no_grad()
+    def begin(self, ids: torch.Tensor) -> tuple[torch.Tensor, Cache]:
+        """Read the whole prompt ids (B, T): the state summarises it, so the cache is the state alone."""
+        return self._last(ids, None)
+
+    @torch.no_grad()
+    def extend(self, cache: Cache, nxt: torch.Tensor) -> tuple[torch.Tensor, Cache]:
+        """One step of the recurrence from the carried state, for nxt (B,)."""
+        return self._last(nxt[:, None], cache)
+
+    def reorder(self, cache: Cache, rows: torch.Tensor) -> Cache:
+        """The state of rows ``rows`` (K,); torch's states are (1, B, H), batch second."""
+        return tuple(s[:, rows] for s in cache) if self.config.cell == "lstm" else cache[:, rows]
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         logits, _ = self.run(idx)

@@ -1,17 +1,21 @@
 """Decoder-only transformer LM (Vaswani et al. 2017; GPT-style pre-norm blocks, as in nanoGPT).
 
 Attention(Q, K, V) = softmax(Q Kᵀ / √d_k + M) V with the causal mask M (−∞ above the diagonal).
+Decoding keeps every layer's keys and values (a KV cache), so each new token costs one query, not a full pass.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .lm import LanguageModel, lm_loss
+
+KV: TypeAlias = tuple[torch.Tensor, torch.Tensor]  # one layer's keys and values, each (B, nh, T, hd)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,19 @@ class TransformerTrace:
     logits: torch.Tensor  # (B, T, V)
 
 
+@dataclass(frozen=True)
+class KVCache:
+    """What decoding carries from step to step: the ids so far and every layer's keys and values for them."""
+
+    ids: torch.Tensor  # (B, T), at most block_size
+    layers: tuple[KV, ...]  # per layer: k, v (B, nh, T, hd)
+
+    @property
+    def length(self) -> int:
+        """Positions cached, T."""
+        return self.ids.size(1)
+
+
 def sinusoidal_positions(n: int, d: int) -> torch.Tensor:
     """PE(p, 2i) = sin(p / 10000^{2i/d}), PE(p, 2i+1) = cos(·) (Vaswani et al. 2017, §3.5)."""
     pos = torch.arange(n, dtype=torch.float32)[:, None]
@@ -76,11 +93,21 @@ class CausalSelfAttention(nn.Module):
         self.resid_drop = nn.Dropout(config.dropout)
         self.dropout = config.dropout
 
-    def forward(self, x: torch.Tensor, keep: bool = False):
-        """x (B, T, C) -> (y (B, T, C), AttentionInternals if ``keep`` else None)."""
+    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, T, C) -> q, k, v, each split into heads (B, nh, T, hd)."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hd)
+        return tuple(t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+
+    def _merge(self, y: torch.Tensor) -> torch.Tensor:
+        """Heads (B, nh, T, hd) -> the projected output (B, T, C)."""
+        B, nh, T, hd = y.shape
+        return self.resid_drop(self.proj(y.transpose(1, 2).contiguous().view(B, T, nh * hd)))
+
+    def forward(self, x: torch.Tensor, keep: bool = False):
+        """x (B, T, C) -> (y (B, T, C), AttentionInternals if ``keep`` else None)."""
+        q, k, v = self._heads(x)  # (B, nh, T, hd)
+        T = x.size(1)
         if keep:
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, T)
             mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
@@ -92,8 +119,21 @@ class CausalSelfAttention(nn.Module):
             p = self.dropout if self.training else 0.0
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
             internals = None
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
-        return self.resid_drop(self.proj(y)), internals
+        return self._merge(y), internals
+
+    def decode(self, x: torch.Tensor, past: KV | None) -> tuple[torch.Tensor, KV]:
+        """New positions x (B, T, C) after the cached ``past`` -> (y (B, T, C), keys and values of all positions).
+
+        Without a past this is the causal pass over a prompt; with one, x must be a single position: its query
+        may see every cached key, so no mask is needed.
+        """
+        q, k, v = self._heads(x)  # (B, nh, T, hd)
+        if past is not None:
+            if x.size(1) != 1:
+                raise ValueError("after a cache, decode one position at a time")
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)  # (B, nh, S+1, hd)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=past is None)
+        return self._merge(y), (k, v)
 
 
 class MLP(nn.Module):
@@ -121,8 +161,16 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, keep: bool = False):
         a, internals = self.attn(self.ln1(x), keep)
-        x = x + a
-        return x + self.mlp(self.ln2(x)), internals
+        return self._feed_forward(x + a), internals
+
+    def decode(self, x: torch.Tensor, past: KV | None) -> tuple[torch.Tensor, KV]:
+        """``forward`` for new positions after cached keys and values (see ``CausalSelfAttention.decode``)."""
+        a, kv = self.attn.decode(self.ln1(x), past)
+        return self._feed_forward(x + a), kv
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The second residual branch, x + FFN(LN(x))."""
+        return x + self.mlp(self.ln2(x))
 
 
 class TransformerLM(LanguageModel):
@@ -160,11 +208,11 @@ class TransformerLM(LanguageModel):
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, 0.0, 0.02)
 
-    def position_encodings(self, T: int) -> torch.Tensor:
-        """(T, C) vectors added to the token embeddings."""
+    def position_encodings(self, T: int, start: int = 0) -> torch.Tensor:
+        """(T, C) vectors added to the token embeddings of positions start .. start + T − 1."""
         if self.config.positions == "learned":
-            return self.pos.weight[:T]
-        return self.pe[:T]
+            return self.pos.weight[start : start + T]
+        return self.pe[start : start + T]
 
     def _run(self, idx: torch.Tensor, keep: bool):
         B, T = idx.shape
@@ -196,3 +244,33 @@ class TransformerLM(LanguageModel):
             positions=pos,
             logits=logits,
         )
+
+    def _decode(self, idx: torch.Tensor, past: KVCache | None) -> tuple[torch.Tensor, KVCache]:
+        """ids (B, T) after the cached positions -> logits (B, V) of the token after the last one, and the cache."""
+        start = past.length if past is not None else 0
+        x = self.drop(self.tok(idx) + self.position_encodings(idx.size(1), start))  # (B, T, C)
+        layers = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block.decode(x, past.layers[i] if past is not None else None)
+            layers.append(kv)
+        ids = torch.cat([past.ids, idx], 1) if past is not None else idx
+        # Only the next token is sampled, so the output layer (C × V, the largest) runs for the last position only.
+        return self.head(self.ln_f(x[:, -1])), KVCache(ids, tuple(layers))
+
+    @torch.no_grad()
+    def begin(self, ids: torch.Tensor) -> tuple[torch.Tensor, KVCache]:
+        """One causal pass over the last block_size ids (B, T), keeping every layer's keys and values."""
+        return self._decode(self.trailing(ids), None)
+
+    @torch.no_grad()
+    def extend(self, cache: KVCache, nxt: torch.Tensor) -> tuple[torch.Tensor, KVCache]:
+        """One new position per row, nxt (B,), attending to the cached keys and values."""
+        if cache.length == self.config.block_size:
+            # The window must slide, and cached keys cannot follow: each was computed at its absolute position,
+            # from earlier tokens that now fall out. So start again from the last block_size ids, as without a cache.
+            return self.begin(torch.cat([cache.ids, nxt[:, None]], 1))
+        return self._decode(nxt[:, None], cache)
+
+    def reorder(self, cache: KVCache, rows: torch.Tensor) -> KVCache:
+        """The cache of rows ``rows`` (K,), in that order."""
+        return KVCache(cache.ids[rows], tuple((k[rows], v[rows]) for k, v in cache.layers))
