@@ -33,6 +33,7 @@ from pages.components.widgets import (
 )
 
 SHOWN = 30  # bars in the distribution figure
+PROMPT_TAIL = 12  # words of the prompt shown before each sample (the whole prompt is shown once above)
 SCORER = "transformer"  # the best model judges the samples' quality
 MODES = {"greedy": "greedy (always the top token)", "sampling": "pure sampling", "top_k": "top-k sampling",
          "top_p": "top-p (nucleus) sampling", "beam": "beam search"}
@@ -101,9 +102,11 @@ def step_titles(steps: list[Step], itos: list[str]) -> list[str]:
 
 def show_sample(prompt: str, steps: list[Step], itos: list[str]) -> None:
     """The prompt in grey, then each generated token coloured by its model probability; outlined if not the top."""
-    words = [itos[s.token] if s.rank == 1 else f"{itos[s.token]} #{s.rank}" for s in steps]
-    st.html(f'<span style="color:#666">{html.escape(prompt or "<eos>")}</span>'
-            + token_spans(words, [s.model_prob for s in steps], titles=step_titles(steps, itos),
+    labels = [itos[s.token] if s.rank == 1 else f"{itos[s.token]} #{s.rank}" for s in steps]
+    words = prompt.split()
+    shown = ("… " if len(words) > PROMPT_TAIL else "") + " ".join(words[-PROMPT_TAIL:]) if words else "<eos>"
+    st.html(f'<span style="color:#666">{html.escape(shown)}</span>'
+            + token_spans(labels, [s.model_prob for s in steps], titles=step_titles(steps, itos),
                           flagged=[s.rank > 1 for s in steps]))
 
 
