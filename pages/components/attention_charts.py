@@ -79,8 +79,7 @@ def head_edges(att_layer: np.ndarray, tokens: Sequence[str], layer: int) -> go.F
                         textposition=position, hovertemplate="%{text}<extra></extra>")
              for x, position in ((0.0, "middle left"), (1.0, "middle right"))]
     return go.Figure(data=data, layout=dict(
-        title=dict(text=f"layer {layer + 1}: each query (right) to the keys it reads (left), one colour per head; "
-                        "thicker = larger α"),
+        title=dict(text=f"layer {layer + 1} as edges: query (right) → key (left)"),
         height=max(320, 20 * T + 100), margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white",
         legend=dict(title=dict(text="click to hide")), xaxis=dict(visible=False, range=[-0.35, 1.35]),
         yaxis=dict(visible=False, autorange="reversed"),

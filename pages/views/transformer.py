@@ -173,8 +173,8 @@ def heads_section(text: str, reading: TransformerReading) -> None:
     left.plotly_chart(big, key="tf_head_map", width="stretch")
     right.plotly_chart(edges, key="tf_edges", width="stretch")
     st.caption("Right: the lecture's view of heads as labelled edges, like a dependency parse: a line joins each "
-               "token (right) to every earlier token it reads with α ≥ 0.1, in the colour of its head. Click a head "
-               "in the legend to hide it.")
+               "token (right) to every earlier token it reads with α ≥ 0.1, in the colour of its head, thicker for "
+               "larger α. Click a head in the legend to hide it.")
     att = reading.attention[layer, head]
     table = pd.DataFrame(att, columns=[f"{j + 1}. {t}" for j, t in enumerate(reading.tokens)])
     table.insert(0, "query", [f"{i + 1}. {t}" for i, t in enumerate(reading.tokens)])
@@ -239,7 +239,8 @@ def positions_section(used: int) -> None:
                                            "sinusoidal": "sinusoidal (Vaswani et al. 2017)"}[k])
     st.plotly_chart(positions_of(kind, used), key="tf_positions_map", width="stretch")
     st.caption(f"Rows above the dotted line are the {used} positions your sentence uses. Right: neighbouring "
-               "positions have similar vectors (bright diagonal band), which lets attention tell near from far.")
+               "positions have similar vectors (the purple band along the diagonal), which lets attention tell near "
+               "from far.")
 
 
 positions_section(T)
