@@ -38,11 +38,9 @@ def attention_grid(attention: np.ndarray, tokens: Sequence[str]) -> go.Figure:
         hovertemplate=f"layer {ell + 1} head {h + 1}<br>query %{{y}}<br>key %{{x}}<br>α = %{{z:.3f}}<extra></extra>",
     ) for ell in range(L) for h in range(H)]
     layout = grid_layout(L, H, [f"layer {ell + 1} · head {h + 1}" for ell in range(L) for h in range(H)],
-                         hgap=0.02, vgap=0.06, height=170 * L + 40, margin=dict(l=10, r=10, t=40, b=10))
-    for i in range(L * H):
-        suffix = "" if i == 0 else str(i + 1)
-        layout[f"xaxis{suffix}"].update(showticklabels=False, showgrid=False)
-        layout[f"yaxis{suffix}"].update(showticklabels=False, showgrid=False, autorange="reversed")
+                         hgap=0.02, vgap=0.06, xaxis=dict(showticklabels=False, showgrid=False),
+                         yaxis=dict(showticklabels=False, showgrid=False, autorange="reversed"),
+                         height=170 * L + 40, margin=dict(l=10, r=10, t=40, b=10))
     return go.Figure(data=data, layout=layout)
 
 
@@ -116,11 +114,9 @@ def mask_figure(scores: np.ndarray, tokens: Sequence[str], masked: bool) -> go.F
     alpha = (alpha / alpha.sum(1, keepdims=True)).astype(np.float32)
     right = "α = softmax(QKᵀ/√d + M)" if masked else "softmax(QKᵀ/√d) with NO mask (the future leaks in)"
     layout = grid_layout(1, 2, ("QKᵀ/√d; grey cells: M = −∞ (the future)", right), hgap=0.12,
+                         xaxis=dict(tickangle=-45, showticklabels=T <= 32),
+                         yaxis=dict(autorange="reversed", showticklabels=T <= 32),
                          height=max(380, 16 * T + 160), margin=dict(l=10, r=10, t=50, b=10))
-    for axis in ("xaxis", "xaxis2"):
-        layout[axis].update(tickangle=-45, showticklabels=T <= 32)
-    for axis in ("yaxis", "yaxis2"):
-        layout[axis].update(autorange="reversed", showticklabels=T <= 32)
     return go.Figure(data=[
         go.Heatmap(z=shown, x=labels, y=labels, colorscale=SEQUENTIAL, showscale=False, **panel_axes(0),
                    hovertemplate="query %{y}<br>key %{x}<br>q·k/√d = %{z:.2f}<extra></extra>"),
@@ -195,10 +191,8 @@ def lens_figure(words: list[list[list[str]]], probs: np.ndarray, true_rank: np.n
 def parallel_figure(lengths: np.ndarray, layers: int, times: Mapping[str, np.ndarray]) -> go.Figure:
     """Left: sequential steps for T tokens (RNN: T; transformer: one per layer). Right: measured forward time."""
     layout = grid_layout(1, 2, ("steps that must run one after another", "measured forward time on this server (ms)"),
+                         xaxis=dict(title=dict(text="tokens T")), yaxis=dict(rangemode="tozero"),
                          height=360, margin=dict(l=10, r=10, t=50, b=10))
-    for i in ("", "2"):
-        layout[f"xaxis{i}"]["title"] = dict(text="tokens T")
-        layout[f"yaxis{i}"]["rangemode"] = "tozero"
     data = [go.Scatter(x=lengths, y=lengths, name="RNN: T steps", mode="lines+markers",
                        line=dict(color=CATEGORICAL[1]), **panel_axes(0)),
             go.Scatter(x=lengths, y=np.full(len(lengths), layers), mode="lines+markers",

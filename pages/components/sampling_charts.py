@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import grid_layout, panel_axes, plot_text, safe_labels
+from .charts import axis_names, grid_layout, panel_axes, plot_text, safe_labels
 from .palette import CATEGORICAL
 
 DROPPED_GREY = "#c8c8c8"
@@ -21,12 +21,11 @@ def distribution_figure(words: Sequence[str], stages: Sequence[tuple[str, np.nda
     x = [f"{i + 1}. {w}" for i, w in enumerate(safe_labels(words))]
     colours = np.where(kept, CATEGORICAL[0], DROPPED_GREY)
     n = len(stages)
-    layout = grid_layout(n, 1, [plot_text(title) for title, _ in stages], vgap=0.1, height=220 * n + 60,
-                         showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
-    for i in range(n):
-        suffix = "" if i == 0 else str(i + 1)
-        layout[f"xaxis{suffix}"].update(showticklabels=i == n - 1, tickangle=-45)
-        layout[f"yaxis{suffix}"].update(rangemode="tozero", title=dict(text="probability"))
+    layout = grid_layout(n, 1, [plot_text(title) for title, _ in stages], vgap=0.1,
+                         xaxis=dict(showticklabels=False, tickangle=-45),
+                         yaxis=dict(rangemode="tozero", title=dict(text="probability")),
+                         height=220 * n + 60, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    layout[axis_names(n - 1)[0]]["showticklabels"] = True  # token labels once, under the last panel
     data = [go.Bar(x=x, y=probs.astype(np.float32), marker_color=colours if i == n - 1 else STAGE_COLOURS[i % 2],
                    hovertemplate="%{x}<br>p = %{y:.4f}<extra>" + plot_text(title) + "</extra>", **panel_axes(i))
             for i, (title, probs) in enumerate(stages)]

@@ -40,6 +40,11 @@ MODES = {"greedy": "greedy (always the top token)", "sampling": "pure sampling",
 KNOBS = {"top_k": "k (top-k)", "top_p": "p (top-p)", "temperature": "temperature T"}
 
 
+def vocabulary(name: str) -> list[str]:
+    """The model's tokens by id."""
+    return get_model(name).bundle.tokenizer.vocab.itos
+
+
 def prompt_ids(name: str, text: str) -> list[int]:
     """<eos> + the prompt's ids: a story starts after an end, so an empty prompt starts from <eos> alone."""
     tokenizer = get_model(name).bundle.tokenizer
@@ -81,7 +86,7 @@ def tradeoff_of(name: str, text: str, kind: str) -> tuple[list[TradeoffPoint], T
 def distribution_of(name: str, text: str, cfg: SamplingConfig):
     """The top tokens' probabilities: the model's, after temperature, after truncation; with K and Z."""
     logits = torch.from_numpy(next_distribution(name, text))
-    itos = get_model(name).bundle.tokenizer.vocab.itos
+    itos = vocabulary(name)
     p = torch.softmax(logits.float(), -1)
     tempered = next_token_distribution(logits, SamplingConfig(temperature=cfg.temperature))
     final = next_token_distribution(logits, cfg)
@@ -125,7 +130,6 @@ if not names:
     st.stop()
 name = model_select("Model", "smp_model", names, index=len(names) - 1)
 model = get_model(name).bundle.model
-itos = get_model(name).bundle.tokenizer.vocab.itos
 prompt = clean_text(st.session_state.get(SENTENCE_KEY, ""))
 if prompt.empty:
     st.info("The prompt (the sidebar sentence) is empty: generation starts from <eos>, the start of a new story.")
@@ -137,9 +141,8 @@ tokenizer = get_model(name).bundle.tokenizer
 unknown = [w for w, i in zip(tokenizer.tokens(prompt.text), ids[1:], strict=True) if i == tokenizer.vocab.unk_id]
 if unknown:
     say("Not in the vocabulary, read as &lt;unk&gt;: <b>{words}</b>", words=", ".join(dict.fromkeys(unknown)))
-window = model.max_len or model.context_size
-if window and len(ids) > window:
-    st.info(f"This model reads only the last {window} tokens of the prompt.")
+if model.input_window and len(ids) > model.input_window:
+    st.info(f"This model reads only the last {model.input_window} tokens of the prompt.")
 say("Prompt: <b>{p}</b> ({n} tokens, counting the start token)", p=prompt.text or "(empty)", n=len(ids))
 
 
@@ -160,7 +163,7 @@ def live_distribution(name: str, text: str) -> None:
     cfg = SamplingConfig(temperature=temperature, top_k=k, top_p=p)
     fig, kept, z, words, final = distribution_of(name, text, cfg)
     st.plotly_chart(fig, key="smp_distribution", width="stretch")
-    V = len(get_model(name).bundle.tokenizer.vocab.itos)
+    V = len(vocabulary(name))
     if cfg.is_greedy:
         st.write("T = 0 is greedy: dividing by T → 0 sends all the probability to the top token.")
     elif cut == "top_k":
@@ -197,6 +200,7 @@ def generation(name: str, text: str) -> None:
     n_samples = 1 if mode == "greedy" else d3.slider("Samples side by side", 1, 4, 3, key="smp_samples")
     cfg = SamplingConfig(temperature=temperature, top_k=k, top_p=p, greedy=mode == "greedy")
     samples = samples_of(name, text, cfg, int(seed), n_tokens, n_samples)
+    itos = vocabulary(name)
     if cfg.is_greedy:
         st.write("Greedy decoding has no randomness: every seed gives this same text." if mode == "greedy" else
                  "Temperature 0 means greedy: every sample is the same.")
@@ -221,6 +225,7 @@ def generation(name: str, text: str) -> None:
 def show_beam(name: str, text: str, width: int, n_tokens: int) -> None:
     """Beam search: the best hypothesis, and the hypotheses kept after every step."""
     result = beam_of(name, text, width, n_tokens)
+    itos = vocabulary(name)
     greedy = samples_of(name, text, SamplingConfig(greedy=True), 0, n_tokens, 1)[0]
     best = " ".join(itos[i] for i in result.best.tokens)
     say("Beam {b}: <b>{best}</b> (log p = {lp}); greedy: <b>{g}</b> (log p = {glp}).", b=width, best=best,

@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from models.transformer import Block, CausalSelfAttention, TransformerLM, sinusoidal_positions
+from models.transformer import Block, CausalSelfAttention, TransformerConfig, TransformerLM, sinusoidal_positions
 from pages.components.attention_charts import (
     attention_grid,
+    head_colour,
     head_edges,
     head_heatmap,
     lens_figure,
@@ -132,8 +133,7 @@ def timings(rnn_name: str, text: str) -> tuple[float, float, dict[str, np.ndarra
 
 
 def head_label(h: int) -> str:
-    colour = CATEGORICAL[h % len(CATEGORICAL)]
-    return f"head {h + 1} ({COLOUR_NAMES[colour]})"
+    return f"head {h + 1} ({COLOUR_NAMES[head_colour(h)]})"
 
 
 st.title("Inside the transformer")
@@ -162,9 +162,10 @@ if cut:
 
 
 @st.fragment
-def heads_section(text: str, reading: TransformerReading) -> None:
+def heads_section(text: str, reading: TransformerReading, cfg: TransformerConfig) -> None:
     """Everything that follows the chosen layer and head (a fragment: changing them reruns only this)."""
     T = len(reading.tokens)
+    d = cfg.n_embd // cfg.n_head
     c1, c2 = st.columns(2)
     layer = c1.selectbox("Layer", range(cfg.n_layer), format_func=lambda i: f"layer {i + 1}", key="tf_layer")
     head = c2.selectbox("Head", range(cfg.n_head), format_func=head_label, key="tf_head")
@@ -219,7 +220,7 @@ st.subheader("1. All heads at a glance")
 st.write("Each thumbnail is one head: row t shows where token t looks (its weights over the tokens up to t). "
          "Pick a layer and a head to draw it large below. Each head keeps its colour on every figure.")
 st.plotly_chart(grid_figure(sentence.text), key="tf_grid", width="stretch")
-heads_section(sentence.text, reading)
+heads_section(sentence.text, reading, cfg)
 half, gap = causality_gap(sentence.text)
 say("Check, on your sentence: the model's predictions after the first {n} tokens, computed from those tokens alone "
     "and inside the whole sentence, differ by at most {gap} (largest logit difference) — the later words cannot "
@@ -266,7 +267,7 @@ if improved:
 
 
 @st.fragment
-def parallel_section(text: str, T: int) -> None:
+def parallel_section(text: str, T: int, cfg: TransformerConfig) -> None:
     """Sequential steps and measured time, RNN vs transformer (a fragment: the RNN choice reruns only this)."""
     st.subheader("6. Parallel vs sequential")
     names = available_models(("rnn", "lstm", "gru"))
@@ -289,7 +290,7 @@ def parallel_section(text: str, T: int) -> None:
              "show the amount of arithmetic: attention's grows with T², the RNN's with T.")
 
 
-parallel_section(sentence.text, T)
+parallel_section(sentence.text, T, cfg)
 
 with st.expander("Try this: predict, then reveal", expanded=True):
     st.write("1. Before looking at layer 1: will some head attend mostly to the start token <eos>? (Many heads "
