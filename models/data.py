@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .inputs import model_input
+
 # The training data lives beside the checkout and is never committed (see SOURCES.md).
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 TINYSTORIES = SHARED_DATA / "tinystories"
@@ -72,9 +74,6 @@ def parallel_streams(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
     return stream[: n * batch_size].view(batch_size, n)  # (B, N)
 
 
-def encode_stream(tokenizer, text: str, prepend_eos: bool = True) -> torch.Tensor:
-    """Encode ``text`` to a long tensor; a leading ``<eos>`` gives the first token a context."""
-    ids = tokenizer.encode(text)
-    if prepend_eos:
-        ids = [tokenizer.vocab.eos_id] + ids
-    return torch.from_numpy(np.asarray(ids, dtype=np.int64))
+def encode_stream(tokenizer, text: str) -> torch.Tensor:
+    """Encode ``text`` to a long tensor through ``model_input``: a leading ``<eos>`` gives the first token a context."""
+    return torch.from_numpy(np.asarray(model_input(tokenizer, text).ids, dtype=np.int64))

@@ -20,17 +20,17 @@ import torch.nn.functional as F
 
 from .data import encode_stream, read_text
 from .dates import gold_spans
-from .lm import LanguageModel
+from .inputs import model_input
+from .lm import LanguageModel, RecurrentLanguageModel
 from .pairs import read_pairs
 from .registry import LM_NAMES, SEQ2SEQ_SPECS, load
 from .seq2seq_train import score_pairs
-from .tokenizer import EOS
 
 RECURRENT_CHUNK = 512
 WINDOW_CHUNK = 1024
 
 
-def _recurrent_nll(model, ids: torch.Tensor) -> torch.Tensor:
+def _recurrent_nll(model: RecurrentLanguageModel, ids: torch.Tensor) -> torch.Tensor:
     """NLL of ids[1:] carrying the recurrent state from chunk to chunk."""
     out, state = [], None
     for a in range(0, len(ids) - 1, RECURRENT_CHUNK):
@@ -75,7 +75,7 @@ def _window_nll(model, ids: torch.Tensor, stride: int, batch: int) -> torch.Tens
 def token_nll(model: LanguageModel, ids: torch.Tensor, stride: int = 16, batch: int = 32) -> torch.Tensor:
     """−log p(ids[t] | its context) for t = 1..N−1 (ids[0] is the leading ``<eos>``), shape (N−1,)."""
     ids = ids.to(model.device)
-    if model.context_size is None:
+    if isinstance(model, RecurrentLanguageModel):
         return _recurrent_nll(model, ids).cpu()
     return _window_nll(model, ids, stride, batch).cpu()
 
@@ -103,17 +103,14 @@ class ChainRule:
 
 def chain_rule(model: LanguageModel, tokenizer, text: str, append_eos: bool = False) -> ChainRule:
     """Score every token of ``text`` with its conditional probability (the first after ``<eos>``)."""
-    words = tokenizer.tokens(text)
-    if append_eos:
-        words.append(EOS)
-    ids = [tokenizer.vocab.eos_id] + [tokenizer.vocab.stoi.get(w, tokenizer.vocab.unk_id) for w in words]
-    if len(ids) < 2:
+    inp = model_input(tokenizer, text, append_eos=append_eos)
+    if len(inp.ids) < 2:
         raise ValueError("the text has no tokens to score")
-    logp = -token_nll(model, torch.tensor(ids)).double().numpy()
+    logp = -token_nll(model, torch.tensor(inp.ids)).double().numpy()
     return ChainRule(
-        tokens=[tokenizer.vocab.itos[i] for i in ids[1:]],
-        words=words,
-        unknown=np.array([w not in tokenizer.vocab.stoi for w in words]),
+        tokens=inp.tokens,
+        words=inp.words,
+        unknown=np.array(inp.unknown),
         logp=logp,
         cumulative=np.cumsum(logp),
     )

@@ -78,3 +78,16 @@ class LanguageModel(nn.Module):
     def reorder(self, cache: Cache, rows: torch.Tensor) -> Cache:
         """The cache of rows ``rows`` (K,) in that order, repeats allowed (a beam keeps some prefixes, drops others)."""
         return cache[rows]
+
+
+class RecurrentLanguageModel(LanguageModel):
+    """A model that carries a state instead of a window: ``run`` continues from where the last call stopped.
+
+    The evaluator and the trainer carry the state through a whole text (truncated BPTT) for exactly these models.
+    """
+
+    context_size = None
+
+    def run(self, idx: torch.Tensor, state: Cache = None) -> tuple[torch.Tensor, Cache]:
+        """Logits (B, T, V) for idx (B, T) read from ``state`` (None: the zero state), and the state after idx."""
+        raise NotImplementedError

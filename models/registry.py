@@ -42,6 +42,7 @@ class ModelSpec:
 
     name: str
     family: str
+    label: str  # how the app names it
     build: Callable[[dict], LanguageModel]
     default_config: Callable[[int], object]
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -50,27 +51,29 @@ class ModelSpec:
 
 SPECS: dict[str, ModelSpec] = {
     "ngram": ModelSpec(
-        "ngram", "ngram", lambda c: None, lambda v: NGramConfig(vocab_size=v), TrainConfig(max_steps=0), "npz"
+        "ngram", "ngram", "n-gram (Kneser–Ney trigram)", lambda c: None, lambda v: NGramConfig(vocab_size=v),
+        TrainConfig(max_steps=0), "npz",
     ),
     "ffnn": ModelSpec(
-        "ffnn", "ffnn", lambda c: FFNNLM(FFNNConfig(**c)), lambda v: FFNNConfig(vocab_size=v),
+        "ffnn", "ffnn", "Feed-forward (Bengio, k = 4)", lambda c: FFNNLM(FFNNConfig(**c)),
+        lambda v: FFNNConfig(vocab_size=v),
         TrainConfig(lr=2e-3, max_steps=2200, block=64, weight_decay=0.0),
     ),
     "rnn": ModelSpec(
-        "rnn", "rnn", lambda c: RecurrentLM(RNNConfig(**c)),
+        "rnn", "rnn", "Elman RNN", lambda c: RecurrentLM(RNNConfig(**c)),
         lambda v: RNNConfig(vocab_size=v, cell="rnn", dropout=0.1),
         TrainConfig(lr=2e-3, max_steps=2700, weight_decay=0.0, grad_clip=0.5),
     ),
     "lstm": ModelSpec(
-        "lstm", "rnn", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="lstm"),
+        "lstm", "rnn", "LSTM", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="lstm"),
         TrainConfig(lr=3e-3, max_steps=2900, weight_decay=0.0),
     ),
     "gru": ModelSpec(
-        "gru", "rnn", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="gru"),
+        "gru", "rnn", "GRU", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="gru"),
         TrainConfig(lr=3e-3, max_steps=3000, weight_decay=0.0),
     ),
     "transformer": ModelSpec(
-        "transformer", "transformer", lambda c: TransformerLM(TransformerConfig(**c)),
+        "transformer", "transformer", "Transformer", lambda c: TransformerLM(TransformerConfig(**c)),
         lambda v: TransformerConfig(vocab_size=v),
         TrainConfig(lr=2e-3, max_steps=4000, warmup=300, weight_decay=0.1),
     ),
@@ -88,6 +91,11 @@ class Seq2SeqSpec:
     sizes: dict
     train: TrainConfig
 
+    @property
+    def label(self) -> str:
+        """How the app names it."""
+        return f"seq2seq {self.task} ({self.attention})"
+
 
 _DATES_SIZES = {"n_embd": 32, "n_hidden": 64, "dropout": 0.0, "max_src_len": 64, "max_out_len": 12}
 _FRA_SIZES = {"n_embd": 128, "n_hidden": 128, "dropout": 0.2, "max_src_len": 24, "max_out_len": 16}
@@ -99,6 +107,12 @@ SEQ2SEQ_SPECS: dict[str, Seq2SeqSpec] = {
     **{f"dates-{a}": Seq2SeqSpec(f"dates-{a}", "dates", a, _DATES_SIZES, _DATES_TRAIN) for a in ATTENTIONS},
     **{f"fra-{a}": Seq2SeqSpec(f"fra-{a}", "fra", a, _FRA_SIZES, _FRA_TRAIN) for a in ("additive", "none")},
 }
+
+
+def label(name: str) -> str:
+    """The display name of any zoo model (its spec carries it, so a new model needs no UI table)."""
+    spec = SPECS.get(name) or SEQ2SEQ_SPECS.get(name)
+    return spec.label if spec else name
 
 
 @dataclass

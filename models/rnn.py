@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .lm import Cache, LanguageModel, lm_loss
+from .lm import Cache, RecurrentLanguageModel, lm_loss
 
 CELLS = ("rnn", "lstm", "gru")
 GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -71,10 +71,8 @@ _CELL_FN = {"rnn": elman_cell, "lstm": lstm_cell, "gru": gru_cell}
 _TORCH_RNN = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-class RecurrentLM(LanguageModel):
+class RecurrentLM(RecurrentLanguageModel):
     """Embedding -> one recurrent layer -> linear head; the state carries the whole past."""
-
-    context_size = None
 
     def __init__(self, config: RNNConfig) -> None:
         super().__init__()

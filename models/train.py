@@ -19,7 +19,7 @@ from .check_text import CHECK_TEXT
 from .checkpoint import CHECKPOINT_DIR, load_torch, save_torch, update_manifest
 from .data import TINYSTORIES, Corpus, encode_stream, parallel_streams, random_windows, sha256_file
 from .evaluate import evaluate_text, token_nll
-from .lm import IGNORE, LanguageModel
+from .lm import IGNORE, LanguageModel, RecurrentLanguageModel
 from .ngram import NGramLM
 from .optim import EarlyStopping, lr_at, make_optimizer, seed_everything
 from .registry import SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
@@ -44,7 +44,7 @@ class _Batches:
 
     def __init__(self, model: LanguageModel, train: torch.Tensor, cfg: TrainConfig, gen: torch.Generator):
         self.model, self.train, self.cfg, self.gen = model, train, cfg, gen
-        self.recurrent = model.context_size is None
+        self.recurrent = isinstance(model, RecurrentLanguageModel)
         self.rows, self.pos, self.state = None, 0, None
 
     def _new_epoch(self) -> None:

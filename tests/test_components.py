@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pages.components.charts import chain_rule_figure
+from pages.components.chain_charts import chain_rule_figure
 from pages.components.palette import text_colour, viridis_rgb
 from pages.components.text import MAX_CHARS, clean_text
 from pages.components.tokens import token_spans
@@ -40,7 +40,8 @@ def test_chain_rule_figure():
 
 
 def test_figure_titles_and_labels_escape_user_text():
-    from pages.components.charts import alignment_figure, hidden_state_animation
+    from pages.components.recurrent_charts import hidden_state_animation
+    from pages.components.seq2seq_charts import alignment_figure
 
     fig = alignment_figure(np.ones((1, 2)) / 2, ["<b>", "x"], ["<unk>"], "out: <i>hi</i>")
     assert fig.layout.title.text == "out: &lt;i&gt;hi&lt;/i&gt;" and "&lt;b&gt;" in fig.data[0].x[0]
@@ -50,7 +51,7 @@ def test_figure_titles_and_labels_escape_user_text():
 
 
 def test_plot_text_escapes_markup_but_not_quotes():
-    from pages.components.charts import safe_labels
+    from pages.components.plotting import safe_labels
 
     # plotly decodes &lt; &gt; &amp; but shows &quot; literally, and a quote cannot open markup without '<'.
     assert safe_labels(['"', "tim's", "<b>&"]) == ['"', "tim's", "&lt;b&gt;&amp;"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from models.readings.transformer import future_leak, logit_lens, position_similarity, read_transformer
 from models.registry import load
 from models.transformer import sinusoidal_positions
-from pages.components.transformer_reading import future_leak, logit_lens, position_similarity, read_transformer
 
 from .apptest import figure, open_page, values
 

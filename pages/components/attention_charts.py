@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import grid_layout, panel_axes, plot_text, safe_labels
 from .palette import CATEGORICAL, DIVERGING, SEQUENTIAL
+from .plotting import grid_layout, panel_axes, plot_text, safe_labels
 
 MASKED_GREY = "#bdbdbd"
 EDGE_BINS = ((0.1, 0.3, 1.0), (0.3, 0.6, 2.5), (0.6, 1.01, 4.5))  # α range → line width (heads as edges)
@@ -201,3 +201,17 @@ def parallel_figure(lengths: np.ndarray, layers: int, times: Mapping[str, np.nda
                         line=dict(color=CATEGORICAL[(i + 1) % 2], dash="dot"), **panel_axes(1))
              for i, (name, ms) in enumerate(times.items())]
     return go.Figure(data=data, layout=layout)
+
+
+def scores_figure(src_tokens: Sequence[str], scores: np.ndarray, alpha: np.ndarray, title: str) -> go.Figure:
+    """Raw scores e_ij (left) and their softmax α_ij (right) over the source tokens."""
+    x = [f"{j + 1}. {t}" for j, t in enumerate(safe_labels(src_tokens))]
+    layout = grid_layout(1, 2, ("raw scores e", "α = softmax(e)"), xaxis=dict(tickangle=-45),
+                         title_text=plot_text(title), height=380, showlegend=False, margin=dict(l=10, r=10, t=60, b=10))
+    layout["yaxis2"]["range"] = [0, 1]
+    return go.Figure(data=[
+        go.Bar(x=x, y=scores.astype(np.float32), marker_color=CATEGORICAL[1], name="e",
+               hovertemplate="%{x}: e = %{y:.3f}<extra></extra>", **panel_axes(0)),
+        go.Bar(x=x, y=alpha.astype(np.float32), marker_color=CATEGORICAL[0], name="α",
+               hovertemplate="%{x}: α = %{y:.3f}<extra></extra>", **panel_axes(1)),
+    ], layout=layout)

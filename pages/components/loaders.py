@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
-import torch
 
 from models.checkpoint import CheckpointError
+from models.readings.recurrent import Reading, read, sentence_ids
 from models.registry import Bundle, load
-
-from .readings import Reading, read, sentence_ids
+from models.runtime import one_thread_per_request
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Loaded:
 @st.cache_resource(show_spinner=False)
 def server_setup() -> None:
     """Once per server: one torch thread per request keeps many sessions from fighting over cores."""
-    torch.set_num_threads(1)
+    one_thread_per_request()
 
 
 @st.cache_resource(show_spinner="Loading model…")
@@ -35,13 +34,6 @@ def get_model(name: str) -> Loaded:
         return Loaded(None, str(err))
 
 
-def device_label() -> str:
-    """What the models run on, for the sidebar."""
-    if torch.cuda.is_available():
-        return f"GPU ({torch.cuda.get_device_name(0)})"
-    return "CPU"
-
-
 def figure_cache(builder):
     """Keep built figures per input for the whole server: plotly validates every trace and frame as a
     figure is built (hundreds of ms for an animation), while serialising a built one is cheap.
@@ -49,7 +41,13 @@ def figure_cache(builder):
     return st.cache_resource(max_entries=256, show_spinner=False)(builder)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+def reading_cache(fn):
+    """Keep a reading per input for the whole server (``st.cache_data``: each session gets its own copy), so
+    a class on the same sentence computes it once."""
+    return st.cache_data(max_entries=512, show_spinner=False)(fn)
+
+
+@reading_cache
 def cached_reading(name: str, text: str, max_steps: int) -> tuple[Reading, bool]:
     """A recurrent model reads <eos> + the sentence (cached per model and text); and whether it was cut."""
     bundle = get_model(name).bundle

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import axis_names, grid_layout, panel_axes, plot_text, safe_labels
 from .palette import CATEGORICAL
+from .plotting import axis_names, grid_layout, panel_axes, plot_text, safe_labels
 
 DROPPED_GREY = "#c8c8c8"
 STAGE_COLOURS = (CATEGORICAL[4], CATEGORICAL[2])  # the model's p, then after temperature; kept tokens are blue

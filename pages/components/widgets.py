@@ -10,22 +10,15 @@ import streamlit as st
 
 from models.checkpoint import rebuild_command
 from models.registry import LM_NAMES, SEQ2SEQ_SPECS
+from models.registry import label as model_label
+from models.runtime import device_label
 
-from .loaders import device_label, get_model
+from .loaders import get_model
 from .text import DEFAULT_SENTENCE, MAX_CHARS, CleanText, clean_text
 
 SENTENCE_KEY = "sentence"
 URL_KEY = "s"
 
-MODEL_LABELS = {
-    "ngram": "n-gram (Kneser–Ney trigram)",
-    "ffnn": "Feed-forward (Bengio, k = 4)",
-    "rnn": "Elman RNN",
-    "lstm": "LSTM",
-    "gru": "GRU",
-    "transformer": "Transformer",
-    **{name: f"seq2seq {spec.task} ({spec.attention})" for name, spec in SEQ2SEQ_SPECS.items()},
-}
 
 
 def _keep_in_url() -> None:
@@ -48,9 +41,9 @@ def sidebar() -> None:
             for name in (*LM_NAMES, *SEQ2SEQ_SPECS):
                 loaded = get_model(name)
                 if loaded.bundle is not None:
-                    st.write(f"✅ {MODEL_LABELS[name]} — {loaded.bundle.meta['params']:,} parameters")
+                    st.write(f"✅ {model_label(name)} — {loaded.bundle.meta['params']:,} parameters")
                 else:
-                    st.error(f"{MODEL_LABELS[name]} is not available: {loaded.error}")
+                    st.error(f"{model_label(name)} is not available: {loaded.error}")
                     st.code(rebuild_command(name), language="bash")
 
 
@@ -71,7 +64,7 @@ def model_select(label: str, key: str, names: Sequence[str], index: int = 0, ext
     """A selectbox over model names shown with readable labels."""
     options = list(extra) + list(names)
     return st.selectbox(label, options, index=min(index, len(options) - 1), key=key,
-                        format_func=lambda n: MODEL_LABELS.get(n, n))
+                        format_func=model_label)
 
 
 def show_source(*objects: Callable) -> None:

@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from models.evaluate import ChainRule, chain_rule, token_nll
+from models.registry import label
 from pages.components.catalog import CATALOG, ROOT
-from pages.components.charts import chain_rule_figure
+from pages.components.chain_charts import chain_rule_figure
 from pages.components.loaders import figure_cache, get_model
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
-    MODEL_LABELS,
     available_models,
     model_select,
     say,
@@ -76,7 +76,7 @@ m3.metric("Perplexity", f"{first.perplexity:.1f}",
           delta_color="inverse")
 m4.metric("Unknown words", int(first.unknown.sum()), help="Words outside the 5,502-word vocabulary become <unk>.")
 
-st.caption(f"What {MODEL_LABELS[main]} sees — colour: p(wₜ | earlier words), dark = surprising; "
+st.caption(f"What {label(main)} sees — colour: p(wₜ | earlier words), dark = surprising; "
            "an orange outline marks an unknown word (<unk>). Hover for the numbers.")
 probs = np.exp(first.logp)
 st.html(token_spans(

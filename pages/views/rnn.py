@@ -5,18 +5,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from models.projection import pca_2d
+from models.readings.recurrent import Reading, free_run, read, sentence_ids
+from models.registry import label
 from models.rnn import RecurrentLM, elman_cell, gru_cell, lstm_cell
-from pages.components.charts import (
+from pages.components.loaders import cached_reading, figure_cache, get_model
+from pages.components.recurrent_charts import (
     divergence_figure,
     hidden_state_animation,
-    pca_2d,
     trajectory_figure,
     unrolled_figure,
 )
-from pages.components.loaders import cached_reading, figure_cache, get_model
-from pages.components.readings import Reading, free_run, read, sentence_ids
 from pages.components.widgets import (
-    MODEL_LABELS,
     available_models,
     model_select,
     say,
@@ -78,7 +78,7 @@ cfg = model.config
 V = cfg.vocab_size
 st.latex(CELL_EQUATIONS[cfg.cell] + r",\qquad \hat y_t = \operatorname{softmax}(V h_t + c)")
 st.write(
-    f"Our {MODEL_LABELS[name]} reads one word at a time. Each word becomes a vector x_t of {cfg.n_embd} numbers "
+    f"Our {label(name)} reads one word at a time. Each word becomes a vector x_t of {cfg.n_embd} numbers "
     f"(its embedding); the state h_t has {cfg.n_hidden} units and carries everything the model keeps about the "
     f"past; the output layer V ({V:,} × {cfg.n_hidden}) turns h_t into a probability for each of the {V:,} "
     "words. The same weights are used at every step — the picture below is the same cell, unrolled through time."

@@ -6,10 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from models.probes import FEATURES, PROBE_SENTENCES, token_features, unit_correlations
+from models.readings.recurrent import Reading
 from models.rnn import RecurrentLM, gru_cell, lstm_cell
-from pages.components.charts import hidden_state_animation, unit_lines_figure, units_heatmap
 from pages.components.loaders import cached_reading, figure_cache, get_model
-from pages.components.readings import Reading
+from pages.components.recurrent_charts import hidden_state_animation, unit_lines_figure, units_heatmap
 from pages.components.tokens import token_spans
 from pages.components.widgets import available_models, shared_sentence, show_source, table_with_csv
 

@@ -14,11 +14,12 @@ from models.gradients import (
     mini_train,
     scaled_products,
 )
+from models.registry import label
 from models.rnn import RecurrentLM
-from pages.components.charts import clipping_figure, eigenvalue_figure, growing_lines_figure
+from pages.components.gradient_charts import clipping_figure, eigenvalue_figure, growing_lines_figure
 from pages.components.loaders import figure_cache, get_model
 from pages.components.tokens import token_spans
-from pages.components.widgets import MODEL_LABELS, available_models, say, shared_sentence, show_source, table_with_csv
+from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
 
 MAX_STEPS = 30  # Jacobians are S × S per step: the page reads at most this many tokens
 # Long-range examples written for our vocabulary, in the spirit of "she finally printed her ___ (tickets)".
@@ -72,9 +73,9 @@ def clip_runs(gamma: float, lr: float) -> dict[str, tuple[np.ndarray, np.ndarray
     """The same seeded mini-training without and with clipping (cached per setting)."""
     bar = st.progress(0.0, text="Training a small RNN twice…")
     runs = {}
-    for i, (label, g) in enumerate((("no clipping", None), (f"clipping at γ = {gamma:g}", gamma))):
+    for i, (run_label, g) in enumerate((("no clipping", None), (f"clipping at γ = {gamma:g}", gamma))):
         run = mini_train(ClipRunConfig(lr=lr, gamma=g), progress=lambda f, i=i: bar.progress((i + f) / 2))
-        runs[label] = (run.losses, run.grad_norms)
+        runs[run_label] = (run.losses, run.grad_norms)
     bar.empty()
     return runs
 
@@ -85,11 +86,11 @@ def product_figures(names: tuple[str, ...], text: str):
     results = {name: products(name, text) for name in names}
     distance = np.arange(1, len(next(iter(results.values()))[2]) + 1)
     animated = growing_lines_figure(
-        distance, {MODEL_LABELS[n]: r[1] for n, r in results.items()},
+        distance, {label(n): r[1] for n, r in results.items()},
         "‖∂s_T/∂s_{T−d}‖₂: how much the last state still depends on the state d steps back",
         "distance d = T − k (steps)", "norm of the product (log)", animate=True,
     )
-    steps = growing_lines_figure(distance, {MODEL_LABELS[n]: r[0] for n, r in results.items()},
+    steps = growing_lines_figure(distance, {label(n): r[0] for n, r in results.items()},
                                  "each factor ‖∂s_j/∂s_{j−1}‖₂", "step j", "norm (log)")
     return animated, steps
 
@@ -166,7 +167,7 @@ def which_words_matter(names: list[str], text: str) -> None:
         for n in names:
             toks, norms, p = word_gradients(n, context, answer)
             say("<small>{model}: p({answer}) = {p}; colour = gradient norm relative to the largest (first word "
-                "{first}× the largest)</small>", model=MODEL_LABELS[n], answer=answer, p=f"{p:.4f}",
+                "{first}× the largest)</small>", model=label(n), answer=answer, p=f"{p:.4f}",
                 first=f"{norms[1] / norms.max():.2g}")
             st.html(token_spans(toks, norms / max(norms.max(), 1e-12),
                                 titles=[f"{t}: {v:.3g}" for t, v in zip(toks, norms, strict=True)]))

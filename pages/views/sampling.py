@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from models.registry import label
 from models.sampling import (
     BeamResult,
     SamplingConfig,
@@ -23,7 +24,6 @@ from pages.components.sampling_charts import distribution_figure, generation_fig
 from pages.components.text import clean_text
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
-    MODEL_LABELS,
     SENTENCE_KEY,
     available_models,
     model_select,
@@ -257,7 +257,7 @@ def trade_off(name: str, text: str) -> None:
     points, greedy = tradeoff_of(name, text, kind)
     series = {KNOBS[kind]: [(pt.label, pt.distinct_2, pt.mean_log_likelihood) for pt in points]}
     st.plotly_chart(tradeoff_figure(series, (greedy.distinct_2, greedy.mean_log_likelihood),
-                                    f"{MODEL_LABELS[name]} sampling, judged by the transformer"),
+                                    f"{label(name)} sampling, judged by the transformer"),
                     key="smp_tradeoff", width="stretch")
     st.write("For each setting: 20 samples of 20 tokens after your prompt (seed 0). Up the y-axis: text the "
              "transformer finds likely (fluent, typical). Right on the x-axis: more distinct word pairs across the "

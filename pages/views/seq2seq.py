@@ -8,8 +8,9 @@ import streamlit as st
 from models.dates import parse
 from models.registry import SEQ2SEQ_SPECS
 from models.seq2seq import AdditiveAttention, BilinearAttention, DotAttention, Seq2Seq, Translation
-from pages.components.charts import alignment_figure, by_length_figure, scores_figure
+from pages.components.attention_charts import scores_figure
 from pages.components.loaders import get_model
+from pages.components.seq2seq_charts import alignment_figure, by_length_figure
 from pages.components.text import clean_text
 from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
 

@@ -5,6 +5,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from models.readings.transformer import (
+    TransformerReading,
+    forward_ms,
+    future_leak,
+    logit_lens,
+    position_similarity,
+    read_transformer,
+    transformer_ids,
+)
+from models.registry import label
 from models.transformer import Block, CausalSelfAttention, TransformerConfig, TransformerLM, sinusoidal_positions
 from pages.components.attention_charts import (
     attention_grid,
@@ -16,22 +26,12 @@ from pages.components.attention_charts import (
     parallel_figure,
     positions_figure,
     residual_figure,
+    scores_figure,
     weighted_values_figure,
 )
-from pages.components.charts import scores_figure
 from pages.components.loaders import figure_cache, get_model
 from pages.components.palette import CATEGORICAL
-from pages.components.transformer_reading import (
-    TransformerReading,
-    forward_ms,
-    future_leak,
-    logit_lens,
-    position_similarity,
-    read_transformer,
-    transformer_ids,
-)
 from pages.components.widgets import (
-    MODEL_LABELS,
     available_models,
     model_select,
     say,
@@ -127,8 +127,8 @@ def timings(rnn_name: str, text: str) -> tuple[float, float, dict[str, np.ndarra
     ids, _ = sentence_ids(text)
     ids = ids if len(ids) > 1 else ids * 2
     padded = [(ids * (n // len(ids) + 1))[:n] for n in TIMED_LENGTHS]
-    sweep = {MODEL_LABELS[rnn_name]: np.array([forward_ms(rnn, p) for p in padded]),
-             MODEL_LABELS[NAME]: np.array([forward_ms(tf, p) for p in padded])}
+    sweep = {label(rnn_name): np.array([forward_ms(rnn, p) for p in padded]),
+             label(NAME): np.array([forward_ms(tf, p) for p in padded])}
     return forward_ms(rnn, ids), forward_ms(tf, ids), sweep
 
 
@@ -277,10 +277,10 @@ def parallel_section(text: str, T: int, cfg: TransformerConfig) -> None:
     rnn_name = model_select("Compare with", "tf_rnn", names, index=1)
     rnn_ms, tf_ms, sweep = timings(rnn_name, text)
     c1, c2 = st.columns(2)
-    c1.metric(f"{MODEL_LABELS[rnn_name]}: steps one after another", T, help=f"forward pass: {rnn_ms:.2f} ms")
+    c1.metric(f"{label(rnn_name)}: steps one after another", T, help=f"forward pass: {rnn_ms:.2f} ms")
     c2.metric("Transformer: steps one after another (layers)", cfg.n_layer, help=f"forward pass: {tf_ms:.2f} ms")
     say("On your sentence ({n} tokens), measured on this server (once per sentence): the {rnn} takes {r} ms, "
-        "the transformer {t} ms.", n=T, rnn=MODEL_LABELS[rnn_name], r=f"{rnn_ms:.2f}", t=f"{tf_ms:.2f}")
+        "the transformer {t} ms.", n=T, rnn=label(rnn_name), r=f"{rnn_ms:.2f}", t=f"{tf_ms:.2f}")
     st.plotly_chart(parallel_figure(np.array(TIMED_LENGTHS), cfg.n_layer, sweep), key="tf_parallel",
                     width="stretch")
     st.write("An RNN must finish h₁ before it can start h₂: T steps, one after another, however many processors "

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.lm import LanguageModel
-from models.sampling import ranks
-from models.transformer import TransformerLM
+from ..lm import LanguageModel
+from ..sampling import ranks
+from ..transformer import TransformerLM
 
 LENS_TOP = 5  # next-token guesses kept per position and layer
 

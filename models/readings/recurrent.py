@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.rnn import RecurrentLM
-from models.sampling import SamplingConfig, generate, ranks, top_k_table
-from models.tokenizer import Tokenizer
+from ..rnn import RecurrentLM
+from ..sampling import SamplingConfig, generate, ranks, top_k_table
+from ..tokenizer import Tokenizer
 
 
 @dataclass

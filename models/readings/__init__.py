@@ -1,0 +1,1 @@
+"""Readings: (model, text, options) -> plain numpy dataclasses, everything a page draws. Torch stays in here."""
