@@ -1,8 +1,8 @@
 """Decoding from any zoo model: greedy, temperature, top-k and top-p (nucleus) sampling, and beam search.
 
-Temperature: p_i ∝ exp(z_i / T), so T → 0 is greedy and T = 0 *means* greedy;
-top-k: p̂_i = p_i · 1{i ≤ K} / Z over tokens sorted by probability (Fan et al. 2018);
-top-p: the smallest such set whose mass reaches p (Holtzman et al. 2020);
+Temperature: q = softmax(z / T) from the logits z, so T → 0 is greedy and T = 0 *means* greedy (T = 1: q = p);
+top-k: q̂_i = q_i · 1{i ≤ K} / Z, Z = Σ_{j≤K} q_j, over tokens sorted q₁ ≥ q₂ ≥ … (Fan et al. 2018);
+top-p: the same with the smallest K whose mass Σ_{j≤K} q_j reaches the threshold P (Holtzman et al. 2020);
 beam search: the B best prefixes by log p(y) / lp(|y|), lp(L) = ((5 + L) / 6)^α (Wu et al. 2016).
 Randomness only ever comes from the caller's ``torch.Generator``, never from torch's global RNG.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -22,13 +23,13 @@ from .tokenizer import EOS_ID
 class SamplingConfig:
     """How the next token is chosen from the model's distribution.
 
-    Switches that mean "off": ``top_k`` None or ≤ 0, or ≥ the vocabulary; ``top_p`` None or 1.
+    Switches that mean "off": ``top_k`` None or ≤ 0, or ≥ the vocabulary; ``top_p`` (the threshold P) None or 1.
     ``temperature`` 0 is greedy (the limit T → 0), and a ``top_p`` near 0 keeps only the most probable token.
     """
 
     temperature: float = 1.0  # divides the logits; 0 is greedy
     top_k: int | None = None  # keep only the K most probable tokens
-    top_p: float | None = None  # keep the smallest set with mass ≥ p
+    top_p: float | None = None  # P: keep the smallest set with mass ≥ P
     greedy: bool = False  # always take the most probable token
 
     def __post_init__(self) -> None:
@@ -85,7 +86,7 @@ def _truncation_mask(probs: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
 
 
 def next_token_distribution(logits: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
-    """(..., V) logits -> (..., V) probabilities: softmax(z / T), cut to top-k ∩ top-p, renormalised."""
+    """(..., V) logits z -> (..., V) probabilities q̂: q = softmax(z / T), cut to top-k ∩ top-p, divided by Z."""
     if cfg.is_greedy:
         return F.one_hot(logits.argmax(-1), logits.size(-1)).to(torch.float32)
     # Log-probs first: their max is 0, so z / T stays finite as T → 0 (no inf − inf = NaN), and −inf gives 0.
@@ -206,6 +207,20 @@ def sample_batch(
     return torch.stack(draws, 1) if draws else torch.zeros(n_samples, 0, dtype=torch.long)
 
 
+class IncrementalDecoder(Protocol):
+    """What beam search needs of a model: the LM decoding contract (``LanguageModel`` has it; a seq2seq decoder
+    for one encoded source has it through an adapter), so one search serves both."""
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def begin(self, ids: torch.Tensor) -> tuple[torch.Tensor, Cache]: ...
+
+    def extend(self, cache: Cache, nxt: torch.Tensor) -> tuple[torch.Tensor, Cache]: ...
+
+    def reorder(self, cache: Cache, rows: torch.Tensor) -> Cache: ...
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """One beam entry: the ids after the prompt, Σ log p of them, the ranking score, and whether it ended."""
@@ -262,7 +277,7 @@ def _beam_step(beam: tuple[Hypothesis, ...], logits: torch.Tensor, width: int, a
 
 
 def _follow(
-    model: LanguageModel, cache: Cache, parents: Sequence[Hypothesis], beam: tuple[Hypothesis, ...]
+    model: IncrementalDecoder, cache: Cache, parents: Sequence[Hypothesis], beam: tuple[Hypothesis, ...]
 ) -> tuple[torch.Tensor, Cache]:
     """Logits (A, V) and cache for the beam's live hypotheses, each a parent (a row of ``cache``) plus one token."""
     row = {h.tokens: i for i, h in enumerate(parents)}  # live prefixes are distinct
@@ -274,7 +289,7 @@ def _follow(
 
 @torch.no_grad()
 def beam_search(
-    model: LanguageModel, prompt_ids: Sequence[int], n: int, beam: int, length_penalty: float = 0.0
+    model: IncrementalDecoder, prompt_ids: Sequence[int], n: int, beam: int, length_penalty: float = 0.0
 ) -> BeamResult:
     """Keep the ``beam`` best prefixes for up to ``n`` tokens; stops early once all have ended at ``<eos>``.
 

@@ -3,7 +3,8 @@
 A bidirectional GRU reads the source into annotations h_j; a GRU decoder writes the output one
 token at a time from s_{i−1}, the previous token and a context vector c_i:
     α_ij = softmax_j(e_ij),  c_i = Σ_j α_ij h_j.
-Without attention, c_i is the same "thought vector" (the encoder's final states) at every step.
+Without attention there is no e and no α: c_i is the same "thought vector" c = [→h_T; ←h_1] (the encoder's
+final states) at every step.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .inputs import model_input
+from .sampling import Hypothesis, beam_search
 from .tokenizer import EOS_ID, PAD_ID, Tokenizer
 
 ATTENTIONS = ("none", "dot", "bilinear", "additive")
@@ -34,19 +37,21 @@ class Seq2SeqConfig:
 
 @dataclass
 class Translation:
-    """One decoded output with everything the attention page shows."""
+    """One decoded output with everything the attention page shows (T_out steps, the last may emit <eos>)."""
 
     src_tokens: list[str]  # what the encoder read (unknowns as <unk>, cut to max_src_len)
     out_tokens: list[str]  # decoded tokens, without the final <eos>
     text: str  # the output, detokenized
-    attention: torch.Tensor  # (T_out, T_in) α, rows sum to 1 (uniform zeros for "none")
-    scores: torch.Tensor  # (T_out, T_in) raw scores e before the softmax
+    attention: torch.Tensor | None  # (T_out, T_in) α, rows sum to 1; None without attention (there is no α)
+    scores: torch.Tensor | None  # (T_out, T_in) raw scores e before the softmax; None without attention
+    contexts: torch.Tensor  # (T_out, D) the c_i the decoder read at each step (the thought vector for "none")
     step_probs: torch.Tensor  # (T_out, V_tgt) the output distribution at each step
     token_probs: list[float]  # probability of each chosen token
     log_prob: float  # sum of log-probabilities of the chosen tokens (including <eos> if reached)
     notes: list[str]  # what was changed about the input (empty text, cut length, unknowns)
-    beam_steps: list[list[tuple[list[str], float]]]  # per step: the hypotheses kept (tokens, log-prob)
+    beam_steps: tuple[tuple[Hypothesis, ...], ...]  # per step: the hypotheses kept, best first
     annotations: torch.Tensor  # (T_in, D) the encoder states h_j that c_i = Σ_j α_ij h_j mixes
+    thought: torch.Tensor  # (D,) c = [→h_T; ←h_1], the encoder's final states; s_0 = tanh(W_s c)
 
 
 class _Scorer(nn.Module):
@@ -57,12 +62,13 @@ class _Scorer(nn.Module):
 
 
 class NoAttention(_Scorer):
-    """No attention: c_i = c, the encoder's final states, at every step (the bottleneck)."""
+    """No attention: c_i = c = [→h_T; ←h_1], the encoder's final states, at every step (the bottleneck).
+
+    There are no scores and no weights, so it returns None for both rather than a distribution it does not have.
+    """
 
     def forward(self, s, keys, values, mask, thought):
-        B, S = mask.shape
-        zeros = torch.zeros(B, S, device=mask.device)
-        return thought, zeros, zeros
+        return thought, None, None
 
 
 class DotAttention(_Scorer):
@@ -90,7 +96,7 @@ class BilinearAttention(_Scorer):
 
 
 class AdditiveAttention(_Scorer):
-    """e_ij = vᵀ tanh(W s_{i−1} + U h_j) (Bahdanau et al. 2015, feed-forward scoring)."""
+    """e_ij = vᵀ tanh(W s_{i−1} + U h_j + b) (Bahdanau et al. 2015, feed-forward scoring; b is U's bias)."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -99,7 +105,7 @@ class AdditiveAttention(_Scorer):
         self.v = nn.Linear(dim, 1, bias=False)
 
     def keys(self, h: torch.Tensor) -> torch.Tensor:
-        """U h_j for every source position, computed once per sentence: (B, S, D)."""
+        """U h_j + b for every source position, computed once per sentence: (B, S, D)."""
         return self.U(h)
 
     def forward(self, s, keys, values, mask, thought):
@@ -136,7 +142,7 @@ class Seq2Seq(nn.Module):
         H, D, E = config.n_hidden, 2 * config.n_hidden, config.n_embd
         self.src_embed = nn.Embedding(config.src_vocab, E, padding_idx=PAD_ID)
         self.encoder = nn.GRU(E, H, batch_first=True, bidirectional=True)
-        self.init_state = nn.Linear(D, D)  # s_0 = tanh(W [→h_S; ←h_1])
+        self.init_state = nn.Linear(D, D)  # s_0 = tanh(W_s [→h_T; ←h_1])
         self.tgt_embed = nn.Embedding(config.tgt_vocab, E, padding_idx=PAD_ID)
         self.attention = make_attention(config.attention, D)
         self.cell = nn.GRUCell(E + D, D)  # s_i = GRU([y_{i−1}; c_i], s_{i−1})
@@ -157,16 +163,25 @@ class Seq2Seq(nn.Module):
         return h, mask, thought, torch.tanh(self.init_state(thought))
 
     def keys(self, h: torch.Tensor) -> torch.Tensor:
-        """What the scores compare s_{i−1} against (h_j, W h_j or U h_j), once per sentence."""
+        """What the scores compare s_{i−1} against (h_j, W h_j or U h_j + b), once per sentence."""
         return self.attention.keys(h)
 
-    def decode_step(self, y_prev, s_prev, h, keys, mask, thought):
-        """One step: (y_{i−1} (B,), s_{i−1} (B, D)) -> (logits (B, V), s_i, α_i (B, S), e_i (B, S))."""
-        context, alpha, scores = self.attention(s_prev, keys, h, mask, thought)
+    def step(self, y_prev, s_prev, h, keys, mask, thought):
+        """One step, with what it read: -> (logits (B, V), s_i (B, D), c_i (B, D), α_i (B, S), e_i (B, S)).
+
+        α_i and e_i are None without attention.
+        """
+        context, alpha, scores = self.attention(s_prev, keys, h, mask, thought)  # c_i from s_{i−1}
         emb = self.drop(self.tgt_embed(y_prev))  # (B, E)
         s = self.cell(torch.cat([emb, context], -1), s_prev)  # (B, D)
         t = torch.tanh(self.pre_out(self.drop(torch.cat([s, context, emb], -1))))
-        return self.out(self.drop(t)), s, alpha, scores
+        return self.out(self.drop(t)), s, context, alpha, scores
+
+    def decode_step(self, y_prev, s_prev, h, keys, mask, thought):
+        """One step: (y_{i−1} (B,), s_{i−1} (B, D)) -> (logits (B, V), s_i, α_i (B, S), e_i (B, S)); α, e None
+        without attention."""
+        logits, s, _, alpha, scores = self.step(y_prev, s_prev, h, keys, mask, thought)
+        return logits, s, alpha, scores
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, tgt_out: torch.Tensor | None = None):
         """Teacher forcing: logits (B, T, V) for tgt_in (starting with <eos>); loss against tgt_out."""
@@ -184,71 +199,110 @@ class Seq2Seq(nn.Module):
 
     # ----- decoding from text -------------------------------------------------------------
     def source_ids(self, text: str) -> tuple[list[int], list[str]]:
-        """Encode user text for the encoder; returns ids and notes about what was changed."""
+        """Encode user text for the encoder; returns ids and notes about what was changed.
+
+        The source is ``model_input``'s tokens without its start ``<eos>``: the encoder was trained on bare sources.
+        """
+        inp = model_input(self.src_tok, text.strip(), max_len=self.config.max_src_len + 1)
+        ids = inp.ids[1:]
         notes = []
-        ids = self.src_tok.encode(text.strip())
         if not ids:
             notes.append("The source is empty: nothing to translate.")
-        if len(ids) > self.config.max_src_len:
-            notes.append(f"The source has {len(ids)} tokens; only the first {self.config.max_src_len} are read.")
-            ids = ids[: self.config.max_src_len]
-        unknown = sum(i == self.src_tok.vocab.unk_id for i in ids)
-        if unknown:
-            notes.append(f"{unknown} token(s) are not in the vocabulary and are read as <unk>.")
+        if inp.cut:
+            notes.append(f"The source is longer than {self.config.max_src_len} tokens; only the first "
+                         f"{self.config.max_src_len} are read.")
+        if any(inp.unknown):
+            notes.append(f"{sum(inp.unknown)} token(s) are not in the vocabulary and are read as <unk>.")
         return ids, notes
 
     @torch.no_grad()
     def translate(self, text: str, beam: int = 1, max_len: int | None = None) -> Translation:
-        """Greedy (beam = 1) or beam-search decoding with the attention of every step."""
+        """Beam search (beam 1 = greedy) with ``models.sampling.beam_search``, then the winner's α, e, c and
+        distributions from a teacher-forced decode of its tokens."""
         ids, notes = self.source_ids(text)
         src_tokens = [self.src_tok.vocab.itos[i] for i in ids]
-        max_len = max_len or self.config.max_out_len
+        D = 2 * self.config.n_hidden
         if not ids:
-            empty = torch.zeros(0, 0)
-            return Translation([], [], "", empty, empty, torch.zeros(0, self.config.tgt_vocab), [], 0.0, notes, [],
-                               torch.zeros(0, 2 * self.config.n_hidden))
+            none = self.config.attention == "none"
+            empty = None if none else torch.zeros(0, 0)
+            return Translation([], [], "", empty, empty, torch.zeros(0, D), torch.zeros(0, self.config.tgt_vocab),
+                               [], 0.0, notes, (), torch.zeros(0, D), torch.zeros(D))
         device = next(self.parameters()).device
-        src = torch.tensor([ids], device=device)
-        h, mask, thought, s0 = self.encode(src)
-        keys = self.keys(h)
-        # A hypothesis: (log-prob, tokens, state, alphas, scores, step distributions, finished)
-        beams = [(0.0, [], s0, [], [], [], False)]
-        history = []
-        for _ in range(max_len):
-            if all(b[6] for b in beams):
-                break
-            candidates = []
-            for lp, toks, s, alphas, scores, dists, done in beams:
-                if done:
-                    candidates.append((lp, toks, s, alphas, scores, dists, True))
-                    continue
-                y = torch.tensor([toks[-1] if toks else EOS_ID], device=device)
-                logits, s_new, alpha, e = self.decode_step(y, s, h, keys, mask, thought)
-                logp = F.log_softmax(logits[0], -1)
-                top = torch.topk(logp, max(1, beam))
-                for v, k in zip(top.values.tolist(), top.indices.tolist(), strict=True):
-                    candidates.append((lp + v, toks + [k], s_new, alphas + [alpha[0]], scores + [e[0]],
-                                       dists + [logp.exp()], k == EOS_ID))
-            beams = sorted(candidates, key=lambda c: c[0], reverse=True)[: max(1, beam)]
-            history.append([([self.tgt_tok.vocab.itos[k] for k in b[1]], b[0]) for b in beams])
-        lp, toks, _, alphas, scores, dists, _ = beams[0]
-        probs = torch.stack(dists).cpu()
-        out = toks[:-1] if toks and toks[-1] == EOS_ID else toks
+        h, mask, thought, s0 = self.encode(torch.tensor([ids], device=device))
+        decoder = SourceDecoder(self, h, mask, thought, s0)
+        result = beam_search(decoder, [EOS_ID], max(1, max_len or self.config.max_out_len), beam)
+        toks = list(result.best.tokens)
+        logits, contexts, alphas, scores = decoder.teacher_forced([EOS_ID] + toks[:-1])
+        probs = F.softmax(logits.float(), -1).cpu()  # (T_out, V)
+        out = toks[:-1] if toks[-1] == EOS_ID else toks
         out_tokens = [self.tgt_tok.vocab.itos[k] for k in out]
         return Translation(
             src_tokens=src_tokens,
             out_tokens=out_tokens,
             text=self.tgt_tok.detokenize(out_tokens),
-            attention=torch.stack(alphas).cpu(),  # (T_out, T_in), one row per decoded token incl. <eos>
-            scores=torch.stack(scores).cpu(),
+            attention=None if alphas is None else alphas.cpu(),  # (T_out, T_in), one row per step incl. <eos>
+            scores=None if scores is None else scores.cpu(),
+            contexts=contexts.cpu(),
             step_probs=probs,
             token_probs=[float(probs[i, k]) for i, k in enumerate(toks)],
-            log_prob=lp,
+            log_prob=result.best.log_prob,
             notes=notes,
-            beam_steps=history,
+            beam_steps=result.steps,
             annotations=h[0].cpu(),
+            thought=thought[0].cpu(),
         )
 
     def num_parameters(self) -> int:
         """Trainable parameter count."""
         return sum(p.numel() for p in self.parameters())
+
+
+class SourceDecoder:
+    """The decoder for one encoded source behind the LM decoding contract (``begin``, ``extend``, ``reorder``), so
+    the one beam search of ``models.sampling`` serves it; its cache is the decoder state s (A, D), a row per
+    hypothesis."""
+
+    def __init__(self, model: Seq2Seq, h: torch.Tensor, mask: torch.Tensor, thought: torch.Tensor,
+                 s0: torch.Tensor) -> None:
+        self.model, self.h, self.mask, self.thought, self.s0 = model, h, mask, thought, s0  # (1, S, D) ... (1, D)
+        self.keys = model.keys(h)  # (1, S, D), once per source
+
+    @property
+    def device(self) -> torch.device:
+        return self.h.device
+
+    def _step(self, y_prev: torch.Tensor, s_prev: torch.Tensor):
+        """``Seq2Seq.step`` for A hypotheses of this one source."""
+        A = y_prev.size(0)
+        return self.model.step(y_prev, s_prev, self.h.expand(A, -1, -1), self.keys.expand(A, -1, -1),
+                               self.mask.expand(A, -1), self.thought.expand(A, -1))
+
+    def begin(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read the decoder inputs ids (1, T) (the first is <eos>) from s_0: the next logits (1, V) and s_T."""
+        s = self.s0
+        for i in range(ids.size(1)):
+            logits, s = self.extend(s, ids[:, i])
+        return logits, s
+
+    def extend(self, s: torch.Tensor, nxt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One token per hypothesis, nxt (A,): logits (A, V) of the token after it and the new states (A, D)."""
+        logits, s, *_ = self._step(nxt, s)
+        return logits, s
+
+    def reorder(self, s: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """The states of the hypotheses the beam kept, rows (K,), repeats allowed."""
+        return s[rows]
+
+    def teacher_forced(self, inputs: list[int]):
+        """Decode the given inputs (<eos> + the output but its last token) from s_0: logits (T, V), c (T, D),
+        α (T, S) and e (T, S), the last two None without attention."""
+        s, logits, contexts, alphas, scores = self.s0, [], [], [], []
+        for y in inputs:
+            step_logits, s, context, alpha, e = self._step(torch.tensor([y], device=self.device), s)
+            logits.append(step_logits[0])
+            contexts.append(context[0])
+            alphas.append(alpha)
+            scores.append(e)
+        if alphas[0] is None:
+            return torch.stack(logits), torch.stack(contexts), None, None
+        return torch.stack(logits), torch.stack(contexts), torch.cat(alphas), torch.cat(scores)  # (T, V) (T, D) (T, S)

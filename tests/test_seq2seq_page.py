@@ -1,11 +1,13 @@
-"""Seq2seq & attention page: the heatmap is translate(...).attention; controls and the worked example."""
+"""Seq2seq & attention page: the heatmap is translate(...).attention; no α without attention; controls, the worked
+example beside the real model, BLEU defined, the beam's hypotheses."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from models.registry import load
 
-from .apptest import figure, open_page, values
+from .apptest import figure, figures, open_page, values
 
 PAGE = "pages/views/seq2seq.py"
 
@@ -52,3 +54,79 @@ def test_step_slider_and_beam():
     at.slider(key="s2s_beam").set_value(1).run()
     beams = next(df.value for df in at.dataframe if "hypothesis" in df.value.columns)
     assert beams["rank"].max() == 1
+
+
+def _texts(at) -> str:
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.latex])
+
+
+def test_picking_dates_opens_the_no_attention_model():
+    at = open_page(PAGE)
+    at.radio(key="s2s_task").set_value("dates").run()
+    assert at.selectbox(key="s2s_model").value == "dates-none"  # not the English→French model picked before
+
+
+def test_no_attention_model_shows_its_thought_vector_and_no_zero_alpha():
+    at = _dates(open_page(PAGE), "dates-none")
+    for fig in figures(at):
+        title = fig["layout"].get("title", {}).get("text", "")
+        for trace in fig["data"]:
+            label = f"{title} {trace.get('name', '')} {trace.get('hovertemplate', '')}"
+            data = trace.get("z", trace.get("y"))
+            if "α" in label and "dates-none" in title + label:
+                raise AssertionError(f"an α chart for the model without attention: {title}")
+            if "α" in label and data is not None:
+                assert np.abs(values(data)).max() > 0, f"an all-zero α: {title}"
+    model = load("dates-none", "cpu").model
+    ids, _ = model.source_ids("saturday 21 nov 2026")
+    thought = model.encode(torch.tensor([ids]))[2][0].numpy()  # [→h_T; ←h_1]
+    shown = np.concatenate([values(t["y"]) for t in figure(at, "s2s_context")["data"]])
+    assert shown.shape == thought.shape == (128,) and np.allclose(shown, thought, atol=1e-5)
+    text = _texts(at)
+    assert "no α" in text and "encoder's final state" in text and "128 numbers" in text
+    assert "s2s_step" not in [s.key for s in at.slider]  # one context for every step: nothing to step through
+
+
+def test_worked_example_is_open_beside_the_real_model():
+    at = open_page(PAGE)
+    (expander,) = [e for e in at.expander if "worked example" in e.label]
+    assert expander.proto.expanded
+    table = next(df.value for df in at.dataframe if "model α" in df.value.columns)
+    tr = load("fra-additive", "cpu").model.translate("i am happy .")
+    assert list(table["source token"]) == ["i", "am", "happy", "."]
+    assert np.allclose(table["slide e"], [1.5, 0.9, 0.3, -0.5]) and np.allclose(table["slide α"], [.51, .28, .14, .07])
+    assert np.allclose(table["model e"], tr.scores[0].numpy(), atol=1e-4)
+    assert np.allclose(table["model α"], tr.attention[0].numpy(), atol=1e-5)
+    weights = tr.attention[0].numpy()
+    assert r"c_1=" + rf"{weights[0]:.2f}\,h_{{1}}" in _texts(at)
+    c1 = (tr.attention[0] @ tr.annotations).numpy()  # Σ_i α_i h_i
+    assert ", ".join(f"{v:.3f}" for v in c1[:4]) in _texts(at) and f"{len(c1)} numbers" in _texts(at)
+
+
+def test_bleu_is_defined_beside_the_by_length_chart():
+    at = open_page(PAGE)
+    assert figure(at, "s2s_by_length")["layout"]["yaxis"]["title"]["text"] == "BLEU"
+    caption = " ".join(c.value for c in at.caption)
+    assert "BLEU" in caption and "geometric mean of the 1- to 4-gram precisions" in caption
+    assert "brevity penalty" in caption and "×100" in caption
+
+
+def test_score_formulas_match_the_models():
+    at = _dates(open_page(PAGE))
+    assert r"v^{\top}\tanh(W s_{i-1} + U h_j + b)" in _texts(at)  # U carries a bias in AdditiveAttention
+    at.selectbox(key="s2s_model").set_value("dates-bilinear").run()
+    assert r"e_{ij} = s_{i-1}^{\top} W h_j" in _texts(at)
+
+
+def test_beam_table_lists_the_hypotheses_of_the_search():
+    at = _dates(open_page(PAGE), "dates-additive", "the 3rd of march, 1999")
+    at.slider(key="s2s_beam").set_value(3).run()
+    beams = next(df.value for df in at.dataframe if "hypothesis" in df.value.columns)
+    model = load("dates-additive", "cpu").model
+    steps = model.translate("the 3rd of march, 1999", beam=3).beam_steps
+    assert len(beams) == sum(len(kept) for kept in steps)
+    last = beams[beams["step"] == len(steps)]
+    itos = model.tgt_tok.vocab.itos
+    assert list(last["hypothesis"]) == [" ".join(itos[k] for k in h.tokens) for h in steps[-1]]
+    assert np.allclose(last["log-prob"], [round(h.log_prob, 3) for h in steps[-1]])
+    assert list(last["ended"]) == [h.finished for h in steps[-1]]

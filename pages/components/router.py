@@ -13,9 +13,14 @@ from .loaders import server_setup
 from .widgets import sidebar
 
 
+# A file, not a ":material/…" name: Streamlit turns a Material page icon into a favicon fetched from Google's
+# font CDN on every page load — a request off the machine, which fails offline and tells a third party who is here.
+ICON = ROOT / "assets" / "icon.png"
+
+
 def run(default: str | None = None) -> None:
     """Render the app; ``default`` (a page path) is the page shown at the root URL (Home unless given)."""
-    st.set_page_config(page_title="Language Model Lab", page_icon=":material/school:", layout="wide")
+    st.set_page_config(page_title="Language Model Lab", page_icon=str(ICON), layout="wide")
     server_setup()
     pages = built_pages()
     default = default or pages[0].path

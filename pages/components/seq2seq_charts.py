@@ -1,4 +1,4 @@
-"""Figures of seq2seq attention: the alignment heatmap and quality by source length."""
+"""Figures of seq2seq attention: the alignment heatmap, a context vector, and quality by source length."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -33,4 +33,18 @@ def by_length_figure(buckets: Sequence[str], series: Mapping[str, Sequence[float
                                  mode="lines+markers", line=dict(color=CATEGORICAL[i % len(CATEGORICAL)])))
     fig.update_layout(title_text=title, height=380, margin=dict(l=10, r=10, t=50, b=10),
                       xaxis_title="source length (tokens)", yaxis_title=y_title)
+    return fig
+
+
+def context_figure(context: np.ndarray, title: str, height: int = 300) -> go.Figure:
+    """A context vector (D,) as bars, its forward half [:D/2] and backward half [D/2:] in two colours."""
+    half = len(context) // 2
+    dims = np.arange(1, len(context) + 1)
+    parts = (("→ forward GRU half", slice(0, half), CATEGORICAL[0]), ("← backward GRU half", slice(half, None),
+                                                                       CATEGORICAL[1]))
+    fig = go.Figure([go.Bar(x=dims[s], y=context[s].astype(np.float32), name=name, marker_color=colour,
+                            hovertemplate="dimension %{x}: %{y:.3f}<extra></extra>") for name, s, colour in parts])
+    fig.update_layout(title_text=plot_text(title), height=height, margin=dict(l=10, r=10, t=50, b=10), bargap=0,
+                      xaxis_title=f"dimension (1–{len(context)})", yaxis_title="value",
+                      legend=dict(orientation="h", y=-0.25))
     return fig

@@ -1,0 +1,92 @@
+"""Reading of a seq2seq translation: α_ij = softmax_j(e_ij), c_i = Σ_j α_ij h_j and the beam, as plain numpy.
+
+Everything the attention page draws comes from here (Bahdanau et al. 2015); without attention there is no α
+and no e (None), and the context is the thought vector c = [→h_T; ←h_1] at every step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..sampling import Hypothesis
+from ..seq2seq import Seq2Seq
+from ..tokenizer import EOS
+
+
+@dataclass(frozen=True)
+class Seq2SeqReading:
+    """One source through the encoder and the decoder: T_in source tokens, T_out decoding steps, D = 2H."""
+
+    attention_kind: str  # "none", "dot", "bilinear" or "additive"
+    src_tokens: list[str]  # (T_in,) what the encoder read (unknowns as <unk>)
+    out_tokens: list[str]  # the output, without the final <eos>
+    rows: list[str]  # (T_out,) the token each step emitted: the output, then <eos> if decoding stopped on it
+    text: str  # the output, detokenized
+    attention: np.ndarray | None  # (T_out, T_in) α, rows sum to 1; None without attention
+    scores: np.ndarray | None  # (T_out, T_in) e before the softmax; None without attention
+    contexts: np.ndarray  # (T_out, D) c_i the decoder read at step i (the thought vector at every step for none)
+    annotations: np.ndarray  # (T_in, D) h_j = [→h_j; ←h_j]
+    thought: np.ndarray  # (D,) c = [→h_T; ←h_1], the encoder's final states (s_0 = tanh(W_s c))
+    token_probs: np.ndarray  # (T_out,) p(emitted token) at each step
+    log_prob: float  # Σ log p of the emitted tokens (with <eos> if reached)
+    notes: list[str]  # what became of the source: empty, cut, unknown tokens
+    beam_steps: tuple[tuple[Hypothesis, ...], ...]  # the hypotheses kept after each step, best first
+    words: dict[int, str]  # target word of every id in the beam
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether the model scores the source at all (the "none" model has no e and no α)."""
+        return self.attention is not None
+
+    def tokens_of(self, hypothesis: Hypothesis) -> list[str]:
+        """A beam hypothesis as target words."""
+        return [self.words[k] for k in hypothesis.tokens]
+
+    def weighted_sum(self, step: int) -> np.ndarray:
+        """(D,) Σ_j α_ij h_j recomputed from α and the annotations: the c_i the decoder read (``contexts[step]``)."""
+        return self.attention[step] @ self.annotations  # (T_in,) @ (T_in, D)
+
+    def contributions(self, step: int) -> np.ndarray:
+        """(T_in,) ‖α_ij h_j‖: how much of c_i each source token supplies at step i."""
+        return np.linalg.norm(self.attention[step][:, None] * self.annotations, axis=1)
+
+
+def _numpy(tensor) -> np.ndarray | None:
+    return None if tensor is None else tensor.float().numpy()
+
+
+def read_translation(model: Seq2Seq, text: str, beam: int = 1) -> Seq2SeqReading:
+    """Translate ``text`` (beam 1 = greedy) and return what every step read and emitted."""
+    tr = model.translate(text, beam=beam)
+    itos = model.tgt_tok.vocab.itos
+    beam_ids = {k for kept in tr.beam_steps for h in kept for k in h.tokens}
+    return Seq2SeqReading(
+        attention_kind=model.config.attention,
+        src_tokens=tr.src_tokens,
+        out_tokens=tr.out_tokens,
+        rows=tr.out_tokens + [EOS] * (len(tr.token_probs) - len(tr.out_tokens)),
+        text=tr.text,
+        attention=_numpy(tr.attention),
+        scores=_numpy(tr.scores),
+        contexts=tr.contexts.float().numpy(),
+        annotations=tr.annotations.float().numpy(),
+        thought=tr.thought.float().numpy(),
+        token_probs=np.asarray(tr.token_probs, dtype=np.float32),
+        log_prob=float(tr.log_prob),
+        notes=list(tr.notes),
+        beam_steps=tr.beam_steps,
+        words={k: itos[k] for k in sorted(beam_ids)},
+    )
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """α_j = exp(e_j) / Σ_k exp(e_k), computed as exp(e_j − max e) (the same α: softmax ignores a shift)."""
+    z = np.exp(scores - scores.max())
+    return z / z.sum()
+
+
+def length_curves(metrics: dict[str, dict], metric: str) -> tuple[list[str], dict[str, list[float]]]:
+    """Each model's ``metric`` per source-length bucket, as recorded in its manifest entry at training time."""
+    buckets = list(next(iter(metrics.values()))["by_length"]) if metrics else []
+    return buckets, {name: [m["by_length"][b][metric] for b in buckets] for name, m in metrics.items()}

@@ -1,0 +1,67 @@
+"""Offline means offline: no request leaves 127.0.0.1 while every page loads and its main control is used."""
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+
+from pages.components.catalog import built_pages
+
+from .harness import url_path, wait_rendered
+
+PAGES = built_pages()
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def off_machine(url: str) -> bool:
+    """A request to anything but this machine (data: and blob: URLs never leave the browser)."""
+    parts = urllib.parse.urlparse(url)
+    return parts.scheme not in ("data", "blob", "about") and parts.hostname not in LOCAL_HOSTS
+
+
+def close_first_request_notice(page) -> None:
+    """The README's known quirk: a fresh server's first request to a sub-page shows "Page not found" (modal)."""
+    notice = page.get_by_role("dialog")
+    if notice.count():
+        page.keyboard.press("Escape")
+        notice.wait_for(state="detached", timeout=10_000)
+
+
+def use_control(page, key: str) -> None:
+    """Change the widget with this key the way a student would: pick another option, or step a slider."""
+    box = page.locator(f".st-key-{key}")
+    box.locator('[role="slider"], [role="combobox"]').first.wait_for(timeout=60_000)  # not a skeleton
+    slider = box.locator('[role="slider"]')
+    if slider.count():
+        slider.first.focus()
+        slider.first.press("ArrowRight")
+    else:
+        combo = box.get_by_role("combobox")
+        combo.click()
+        page.get_by_role("listbox").wait_for(timeout=30_000)
+        combo.press("ArrowDown")
+        combo.press("ArrowDown")
+        combo.press("Enter")
+    wait_rendered(page)
+
+
+def test_off_machine_detects_remote_hosts():
+    assert off_machine("https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/school/default/24px.svg")
+    assert not off_machine("http://127.0.0.1:8501/_stcore/health")
+    assert not off_machine("data:image/png;base64,AAAA")
+
+
+@pytest.mark.parametrize("info", PAGES, ids=[p.path for p in PAGES])
+def test_no_request_leaves_the_machine(page, server_url, info):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("websocket", lambda ws: requests.append(ws.url))
+    page.goto(f"{server_url}/{url_path(info.path)}")
+    wait_rendered(page)
+    close_first_request_notice(page)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    if info.main_control:
+        use_control(page, info.main_control)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert requests, "the page made no request at all: the listener is not working"
+    assert [u for u in requests if off_machine(u)] == []
