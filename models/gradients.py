@@ -101,8 +101,13 @@ class ClipRunConfig:
 class ClipRun:
     """Loss and gradient norm (before clipping) at every step."""
 
-    losses: np.ndarray
-    grad_norms: np.ndarray
+    losses: np.ndarray  # (steps,)
+    grad_norms: np.ndarray  # (steps,) ‖g‖₂ before clipping
+
+    @property
+    def final_loss(self) -> float:
+        """Mean loss of the last 20 steps (one batch's loss is noisy)."""
+        return float(self.losses[-20:].mean())
 
 
 def long_dependency_batch(cfg: ClipRunConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

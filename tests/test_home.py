@@ -78,3 +78,23 @@ def test_perplexity_metric_matches_log_probability():
     n = int(next(m for m in at.metric if m.label == "Tokens scored").value)
     ppl = float(next(m for m in at.metric if m.label == "Perplexity").value)
     assert math.isclose(ppl, math.exp(-logp / n), rel_tol=0.02)
+
+
+def _page_text(at: AppTest) -> str:
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def test_eos_is_named_the_end_of_story_marker():
+    at = _home()
+    toggle = at.toggle(key="home_eos")
+    assert "end" in toggle.label.lower() and "story" in toggle.label.lower()
+    assert "sentence ends here" not in toggle.label
+    text = _page_text(at)
+    assert "end-of-story marker" in text
+    assert "first word of your sentence is predicted right after an <eos>" in text
+
+
+def test_perplexity_is_the_exponential_of_the_average_surprise():
+    text = _page_text(_home())
+    assert "perplexity, the average surprise" not in text
+    assert "perplexity is the exponential of the average surprise" in text

@@ -1,6 +1,8 @@
 """LSTM & GRU gates page: the heatmaps are the cells' gates; the unit controls and finder work."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 
@@ -37,3 +39,13 @@ def test_unit_finder_lists_units_per_feature():
     table = next(df.value for df in at.dataframe if "feature" in df.value.columns)
     assert set(table["feature"]) == {"inside quotes", "position in sentence", "after the/a", "end of sentence"}
     assert table["correlation r"].abs().max() > 0.3
+
+
+def test_gru_tab_shows_both_conventions_and_labels_the_highway_in_each():
+    """Issue 13, error 2: torch's GRU beside the lecture's, and ∏ z here = ∏ (1 − z) in the lecture."""
+    at = open_page(PAGE, SENTENCE)
+    eqs = "".join(re.sub(r"\s+", "", el.value) for el in at.latex)
+    assert r"h_t=(1-z_t)\odotn_t+z_t\odoth_{t-1}" in eqs  # ours (torch)
+    assert r"h_t=(1-z_t)\odoth_{t-1}+z_t\odot\hath_t" in eqs and r"U_h(r_t\odoth_{t-1})" in eqs  # the lecture's
+    assert r"\prod_{s=k+1}^{t}z_s\;(\text{ours,torch})\;=\;\prod_{s=k+1}^{t}(1-z_s)\;(\text{lecture})" in eqs
+    assert any("Our z_t is the lecture's 1 − z_t" in el.value for el in at.caption)

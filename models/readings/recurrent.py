@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..inputs import model_input
 from ..rnn import RecurrentLM
 from ..sampling import SamplingConfig, generate, ranks, top_k_table
 from ..tokenizer import Tokenizer
@@ -26,15 +27,10 @@ class Reading:
     true_next: list[str]  # the word that really comes next ("" after the last)
     true_rank: list[int]  # its rank among the predictions (0 after the last)
     true_prob: np.ndarray  # (T,) its probability (nan after the last)
+    cut: bool = False  # the sentence had more tokens than were read
 
 
-def sentence_ids(tokenizer: Tokenizer, text: str, max_steps: int) -> tuple[list[int], bool]:
-    """<eos> + the sentence's ids, cut to ``max_steps``; and whether it was cut."""
-    ids = [tokenizer.vocab.eos_id] + tokenizer.encode(text)
-    return ids[:max_steps], len(ids) > max_steps
-
-
-def read(model: RecurrentLM, itos: list[str], ids: list[int]) -> Reading:
+def read_ids(model: RecurrentLM, itos: list[str], ids: list[int], cut: bool = False) -> Reading:
     """Trace the model over ids (hand-written cells) and tabulate its predictions step by step."""
     tr = model.trace(torch.tensor([ids], device=model.device))
     logits = tr.logits[0].cpu()  # (T, V)
@@ -56,11 +52,24 @@ def read(model: RecurrentLM, itos: list[str], ids: list[int]) -> Reading:
         true_next=[itos[i] for i in ids[1:]] + [""],
         true_rank=r,
         true_prob=p,
+        cut=cut,
     )
 
 
-def free_run(model: RecurrentLM, itos: list[str], ids: list[int], start: int) -> Reading:
-    """Read ids up to ``start``, then feed the model its own most probable word for the remaining steps."""
+def read(model: RecurrentLM, tokenizer: Tokenizer, text: str, max_steps: int | None = None) -> Reading:
+    """The model reads <eos> + the text (at most ``max_steps`` tokens), every state and gate kept."""
+    inp = model_input(tokenizer, text, max_steps)
+    return read_ids(model, tokenizer.vocab.itos, inp.ids, inp.cut)
+
+
+def free_run(model: RecurrentLM, tokenizer: Tokenizer, text: str, start: int, max_steps: int | None = None) -> Reading:
+    """Read the text up to step ``start``, then feed the model its own most probable word for the remaining steps."""
+    ids = model_input(tokenizer, text, max_steps).ids
     own = generate(model, ids[: start + 1], len(ids) - start - 1, SamplingConfig(greedy=True), torch.Generator(),
                    stop_at_eos=False)
-    return read(model, itos, own)
+    return read_ids(model, tokenizer.vocab.itos, own)
+
+
+def drift(teacher: Reading, free: Reading) -> np.ndarray:
+    """‖h_t(teacher forcing) − h_t(free running)‖₂ at every step. (T,)"""
+    return np.linalg.norm(teacher.states - free.states, axis=1)

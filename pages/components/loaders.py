@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import streamlit as st
 
 from models.checkpoint import CheckpointError
-from models.readings.recurrent import Reading, read, sentence_ids
 from models.registry import Bundle, load
 from models.runtime import one_thread_per_request
 
@@ -45,11 +44,3 @@ def reading_cache(fn):
     """Keep a reading per input for the whole server (``st.cache_data``: each session gets its own copy), so
     a class on the same sentence computes it once."""
     return st.cache_data(max_entries=512, show_spinner=False)(fn)
-
-
-@reading_cache
-def cached_reading(name: str, text: str, max_steps: int) -> tuple[Reading, bool]:
-    """A recurrent model reads <eos> + the sentence (cached per model and text); and whether it was cut."""
-    bundle = get_model(name).bundle
-    ids, cut = sentence_ids(bundle.tokenizer, text, max_steps)
-    return read(bundle.model, bundle.tokenizer.vocab.itos, ids), cut

@@ -5,16 +5,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from models.probes import FEATURES, PROBE_SENTENCES, token_features, unit_correlations
-from models.readings.recurrent import Reading
+from models.probes import unit_correlations
+from models.readings.gates import UnitFinder, gate_summary, highway, survival, unit_finder
+from models.readings.recurrent import Reading, read
 from models.rnn import RecurrentLM, gru_cell, lstm_cell
-from pages.components.loaders import cached_reading, figure_cache, get_model
+from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.recurrent_charts import hidden_state_animation, unit_lines_figure, units_heatmap
+from pages.components.recurrent_notation import cell_equations
 from pages.components.tokens import token_spans
 from pages.components.widgets import available_models, shared_sentence, show_source, table_with_csv
 
 MAX_STEPS = 40
-# name -> (equation, value range, what it does)
+# name -> (equation, value range, what it does); torch's conventions, which are our models' (see cell_equations)
 LSTM_PARTS = {
     "f": (r"f_t=\sigma(W_f x_t+U_f h_{t-1}+b_f)", (0.0, 1.0), "forget gate: how much of c_{t−1} each unit keeps"),
     "i": (r"i_t=\sigma(W_i x_t+U_i h_{t-1}+b_i)", (0.0, 1.0), "input gate: how much of the candidate is written"),
@@ -24,151 +26,165 @@ LSTM_PARTS = {
     "h": (r"h_t=o_t\odot\tanh(c_t)", (-1.0, 1.0), "hidden state: what the rest of the network sees"),
 }
 GRU_PARTS = {
-    "z": (r"z_t=\sigma(W_z x_t+U_z h_{t-1}+b_z)", (0.0, 1.0), "update gate: how much of h_{t−1} is kept"),
-    "r": (r"r_t=\sigma(W_r x_t+U_r h_{t-1}+b_r)", (0.0, 1.0), "reset gate: how much of h_{t−1} the candidate sees"),
-    "n": (r"n_t=\tanh(W_n x_t+b_n+r_t\odot(U_n h_{t-1}+b'_n))", (-1.0, 1.0), "candidate state"),
+    "z": (r"z_t=\sigma(W_z x_t+U_z h_{t-1}+b_z)", (0.0, 1.0),
+          "update gate: how much of h_{t−1} is kept (the lecture's 1 − z_t)"),
+    "r": (r"r_t=\sigma(W_r x_t+U_r h_{t-1}+b_r)", (0.0, 1.0),
+          "reset gate: how much of U_n h_{t−1} + b′_n the candidate sees"),
+    "n": (r"n_t=\tanh\big(W_n x_t+b_n+r_t\odot(U_n h_{t-1}+b'_n)\big)", (-1.0, 1.0),
+          "candidate state (the lecture's ĥ_t)"),
     "h": (r"h_t=(1-z_t)\odot n_t+z_t\odot h_{t-1}", (-1.0, 1.0), "hidden state"),
 }
 PARTS = {"lstm": LSTM_PARTS, "gru": GRU_PARTS}
-KEEP_GATE = {"lstm": "f", "gru": "z"}  # the gate that carries the old state forward
+HIGHWAY = {
+    "lstm": r"\frac{\partial c_t}{\partial c_k}\Big|_{\text{direct}}=\prod_{s=k+1}^{t} f_s",
+    "gru": (r"\frac{\partial h_t}{\partial h_k}\Big|_{\text{direct}}=\prod_{s=k+1}^{t} z_s\;(\text{ours, torch})"
+            r"\;=\;\prod_{s=k+1}^{t}(1-z_s)\;(\text{lecture})"),
+}
 
 
-def read_gates(name: str, text: str) -> tuple[Reading, bool]:
+@reading_cache
+def read_gates(name: str, text: str) -> Reading:
     """The model reads <eos> + the sentence with its hand-written cell; every gate is kept."""
-    return cached_reading(name, text, MAX_STEPS)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def probe_table(name: str) -> pd.DataFrame:
-    """For each feature, the five units whose memory (c_t for the LSTM, h_t for the GRU) tracks it best."""
     bundle = get_model(name).bundle
-    memory = "c" if bundle.model.config.cell == "lstm" else "h"
-    acts, feats = [], []
-    for sentence in PROBE_SENTENCES:
-        reading, _ = read_gates(name, sentence)
-        acts.append(reading.parts[memory][1:])  # skip the start <eos>
-        feats.append(token_features(reading.inputs[1:]))
-    r = unit_correlations(np.concatenate(acts), np.concatenate(feats))  # (H, F)
-    rows = []
-    for j, feature in enumerate(FEATURES):
-        for unit in np.argsort(-np.abs(r[:, j]))[:5]:
-            rows.append({"feature": feature, "unit": int(unit), "correlation r": float(r[unit, j])})
-    return pd.DataFrame(rows)
+    return read(bundle.model, bundle.tokenizer, text, MAX_STEPS)
 
 
-def survival(keep: np.ndarray, start: int) -> np.ndarray:
-    """∏_{s=start+1..t} keep_s for every unit: how much of the state at ``start`` reaches step t. (H, T)."""
-    T, H = keep.shape
-    out = np.full((H, T), np.nan)
-    out[:, start] = 1.0
-    for t in range(start + 1, T):
-        out[:, t] = out[:, t - 1] * keep[t]
-    return out
+@reading_cache
+def finder(name: str) -> UnitFinder:
+    """Units whose memory tracks a feature of the probe sentences (once per model)."""
+    bundle = get_model(name).bundle
+    return unit_finder(bundle.model, bundle.tokenizer)
+
+
+def value_range(values: np.ndarray, zrange: tuple[float, float] | None) -> tuple[float, float]:
+    """A part's fixed range, or ± its largest magnitude (the cell state is unbounded)."""
+    if zrange is not None:
+        return zrange
+    bound = float(np.abs(values).max()) or 1.0
+    return -bound, bound
+
+
+def scale_caption(zrange: tuple[float, float]) -> str:
+    """The colours of the heatmap's scale: diverging for signed values, viridis for gates in [0, 1]."""
+    if zrange[0] < 0:
+        return f"Colour: orange = negative (down to {zrange[0]:.3g}), purple = positive (up to {zrange[1]:.3g})."
+    return "Colour: dark purple = 0 (closed), yellow = 1 (open)."
 
 
 @figure_cache
 def gate_animation(name: str, text: str, part: str, zrange: tuple[float, float]):
     """One gate or state over the sentence, with the step animation."""
-    reading, _ = read_gates(name, text)
+    reading = read_gates(name, text)
     return hidden_state_animation(reading.parts[part].T, reading.inputs, reading.top_words, reading.top_probs,
                                   [f"step {t + 1}: read '{w}'" for t, w in enumerate(reading.inputs)],
                                   name=part, zrange=zrange)
 
 
 @figure_cache
-def unit_figure(name: str, text: str, unit: int):
+def unit_figure(name: str, text: str, cell: str, unit: int):
     """Every gate and state of one unit, as lines."""
-    reading, _ = read_gates(name, text)
-    parts = PARTS[get_model(name).bundle.model.config.cell]
-    return unit_lines_figure(reading.inputs, {p: reading.parts[p][:, unit] for p in parts},
+    reading = read_gates(name, text)
+    return unit_lines_figure(reading.inputs, {p: reading.parts[p][:, unit] for p in PARTS[cell]},
                              f"unit {unit}: every gate and state")
 
 
 @figure_cache
-def highway_figure(name: str, text: str, start: int):
-    """How much of the state at ``start`` survives to every later step, per unit; and the last step's shares."""
-    reading, _ = read_gates(name, text)
-    carried = survival(reading.parts[KEEP_GATE[get_model(name).bundle.model.config.cell]], start)
+def highway_figure(name: str, text: str, cell: str, start: int):
+    """How much of the state at ``start`` survives to every later step, per unit; and the reading drawn."""
+    reading = read_gates(name, text)
+    way = highway(reading, cell, start)
     title = f"how much of the state at step {start + 1} survives"
-    return units_heatmap(carried, reading.inputs, title, 0.0, 1.0), carried[:, -1]
+    return units_heatmap(way.carried, reading.inputs, title, 0.0, 1.0), way
 
 
 @st.fragment
-def gate_view(name: str, text: str) -> None:
+def gate_view(name: str, text: str, cell: str) -> None:
     """Everything for one model (LSTM or GRU), inside its tab (a fragment: its controls rerun only this tab)."""
-    reading, _ = read_gates(name, text)
-    cell = get_model(name).bundle.model.config.cell
+    reading = read_gates(name, text)
+    if reading.cut:
+        st.info(f"The page reads the first {MAX_STEPS} tokens of your sentence.")
+    cell_equations(cell)
     parts = PARTS[cell]
-    part = st.selectbox("Gate or state", list(parts), key=f"{cell}_gate",
-                        format_func=lambda p: f"{p}: {parts[p][2]}")
-    eq, zrange, _ = parts[part]
-    values = reading.parts[part]
-    if zrange is None:
-        bound = float(np.abs(values).max()) or 1.0
-        zrange = (-bound, bound)
+    part = st.selectbox("Gate or state", list(parts), key=f"{cell}_gate", format_func=lambda p: f"{p}: {parts[p][2]}")
+    eq, bounds, _ = parts[part]
+    zrange = value_range(reading.parts[part], bounds)
     st.latex(eq)
-    summary = f"Mean over units and steps: {values.mean():.3f}."
-    if zrange == (0.0, 1.0):
-        summary += (f" {(values > 0.9).mean():.0%} of the values are above 0.9 (open), "
-                    f"{(values < 0.1).mean():.0%} below 0.1 (closed).")
-    st.write(summary)
+    summary = gate_summary(reading.parts[part])
+    st.write(f"Mean over units and steps: {summary.mean:.3f}." + (
+        f" {summary.open_share:.0%} of the values are above 0.9 (open), {summary.closed_share:.0%} below 0.1 (closed)."
+        if zrange == (0.0, 1.0) else ""))
     st.plotly_chart(gate_animation(name, text, part, zrange), key=f"{cell}_animation", width="stretch")
+    st.caption(scale_caption(zrange))
+    unit_view(name, text, cell, part, zrange)
+    highway_view(name, text, cell)
 
-    unit_view(name, text, part, zrange)
-    highway_view(name, text)
+
+def unit_tokens(reading: Reading, part: str, unit: int, zrange: tuple[float, float]) -> None:
+    """The sentence coloured by one unit's value (viridis, like every token colouring in the app)."""
+    lo, hi = zrange
+    values = reading.parts[part][:, unit]
+    st.caption(f"Your sentence coloured by unit {unit}'s {part} (dark purple = {lo:.3g}, yellow = {hi:.3g}); "
+               "hover for values.")
+    st.html(token_spans(reading.inputs, np.clip((values - lo) / (hi - lo), 0, 1),
+                        titles=[f"{w}: {v:.3f}" for w, v in zip(reading.inputs, values, strict=True)]))
 
 
 @st.fragment
-def unit_view(name: str, text: str, part: str, zrange: tuple[float, float]) -> None:
+def unit_view(name: str, text: str, cell: str, part: str, zrange: tuple[float, float]) -> None:
     """One unit up close and the unit finder (a fragment: its controls rerun only this part)."""
-    reading, _ = read_gates(name, text)
-    cell = get_model(name).bundle.model.config.cell
-    parts = PARTS[cell]
+    reading = read_gates(name, text)
     H = reading.parts["h"].shape[1]
-    values = reading.parts[part]
     st.markdown("##### One unit up close")
     finder_key, unit_key = f"{cell}_finder", f"{cell}_unit"
+    found = finder(name)
+    table = pd.DataFrame({"feature": found.feature, "unit": found.unit, "correlation r": found.r})
 
     def pick_from_finder() -> None:
         rows = st.session_state[finder_key].selection.rows
         if rows:
-            st.session_state[unit_key] = int(probe_table(name).iloc[rows[0]]["unit"])
+            st.session_state[unit_key] = int(table.iloc[rows[0]]["unit"])
 
     unit = st.number_input(f"Unit (0–{H - 1})", 0, H - 1, value=0, key=unit_key)
-    st.plotly_chart(unit_figure(name, text, unit), key=f"{cell}_unit_lines", width="stretch")
-    lo, hi = zrange
-    shade = np.clip((values[:, unit] - lo) / (hi - lo), 0, 1)
-    st.caption(f"Your sentence coloured by unit {unit}'s {part} (dark = {lo:g}, yellow = {hi:g}); hover for values.")
-    st.html(token_spans(reading.inputs, shade, titles=[f"{w}: {v:.3f}" for w, v in
-                                                      zip(reading.inputs, values[:, unit], strict=True)]))
+    st.plotly_chart(unit_figure(name, text, cell, unit), key=f"{cell}_unit_lines", width="stretch")
+    unit_tokens(reading, part, unit, zrange)
 
     st.markdown("##### Unit finder")
     st.write("The project's own probe sentences go through the model; each row is a unit whose memory "
              f"({'c_t' if cell == 'lstm' else 'h_t'}) correlates with a simple feature of the words. "
              "Click a row to look at that unit above.")
-    st.dataframe(probe_table(name), hide_index=True, width="stretch", on_select=pick_from_finder,
-                 selection_mode="single-row", key=finder_key)
+    st.dataframe(table, hide_index=True, width="stretch", on_select=pick_from_finder, selection_mode="single-row",
+                 key=finder_key)
 
     with st.expander("The numbers behind the heatmaps"):
-        table = pd.DataFrame({f"{p} unit {unit}": reading.parts[p][:, unit] for p in parts})
-        table.insert(0, "word", reading.inputs)
-        table_with_csv(table, f"{cell}_unit_{unit}.csv", key=f"{cell}_csv")
+        numbers = pd.DataFrame({f"{p} unit {unit}": reading.parts[p][:, unit] for p in PARTS[cell]})
+        numbers.insert(0, "word", reading.inputs)
+        table_with_csv(numbers, f"{cell}_unit_{unit}.csv", key=f"{cell}_csv")
 
 
 @st.fragment
-def highway_view(name: str, text: str) -> None:
+def highway_view(name: str, text: str, cell: str) -> None:
     """How much of the state survives (a fragment: its slider reruns only this part)."""
-    reading, _ = read_gates(name, text)
-    cell = get_model(name).bundle.model.config.cell
+    reading = read_gates(name, text)
     st.markdown("##### The state as a highway")
-    st.latex(r"\frac{\partial c_t}{\partial c_k}\Big|_{\text{direct}}=\prod_{s=k+1}^{t} f_s" if cell == "lstm"
-             else r"\text{share of } h_k \text{ carried to } h_t=\prod_{s=k+1}^{t} z_s")
+    st.latex(HIGHWAY[cell])
     start = st.slider("From step", 1, len(reading.inputs), 1, key=f"{cell}_highway_from") - 1
-    figure, last = highway_figure(name, text, start)
+    figure, way = highway_figure(name, text, cell, start)
     st.plotly_chart(figure, key=f"{cell}_highway", width="stretch")
-    st.write(f"At the last word, {np.mean(last > 0.5):.0%} of the units still carry more than half of what they held "
-             f"at step {start + 1}; the median unit carries {np.median(last):.3f}. A plain RNN has no such path: "
-             "its old state only survives through repeated multiplication by U and tanh′ (see Vanishing gradients).")
+    st.caption("Colour: dark purple = 0 (nothing left), yellow = 1 (all of it carried).")
+    st.write(f"At the last word, {way.over_half:.0%} of the units still carry more than half of what they held at "
+             f"step {start + 1}; the median unit carries {way.median:.3f}. A plain RNN has no such path: its old "
+             "state only survives through repeated multiplication by U and tanh′ (see Vanishing gradients).")
+
+
+def try_this() -> None:
+    """Predict, then reveal."""
+    with st.expander("Try this: predict, then reveal", expanded=True):
+        st.write("1. Before looking: will the LSTM's forget gate be mostly open (near 1) or closed? Pick *f* and "
+                 "check.\n"
+                 "2. Put a quotation in the sidebar sentence (she said, \"we can play\" and left): use the unit "
+                 "finder to find a quote unit — does it switch on at the opening quote and off at the closing one?\n"
+                 "3. In *the state as a highway*, start at step 1: which model keeps more of its early state, the "
+                 "LSTM (∏ f) or the GRU (∏ z here, ∏ (1 − z) in the lecture)?")
 
 
 st.title("LSTM & GRU gates")
@@ -182,19 +198,8 @@ if not names:
 sentence = shared_sentence()
 if sentence.empty:
     st.stop()
-tabs = st.tabs([n.upper() for n in names])
-for tab, name in zip(tabs, names, strict=True):
+for tab, name in zip(st.tabs([n.upper() for n in names]), names, strict=True):
     with tab:
-        reading, cut = read_gates(name, sentence.text)
-        if cut:
-            st.info(f"The page reads the first {MAX_STEPS} tokens of your sentence.")
-        gate_view(name, sentence.text)
-
-with st.expander("Try this: predict, then reveal", expanded=True):
-    st.write("1. Before looking: will the LSTM's forget gate be mostly open (near 1) or closed? Pick *f* and check.\n"
-             "2. Put a quotation in the sidebar sentence (she said, \"we can play\" and left): use the unit finder "
-             "to find a quote unit — does it switch on at the opening quote and off at the closing one?\n"
-             "3. In *the state as a highway*, start at step 1: which model keeps more of its early state, "
-             "the LSTM (∏ f) or the GRU (∏ z)?")
-
-show_source(lstm_cell, gru_cell, RecurrentLM.trace, survival, unit_correlations)
+        gate_view(name, sentence.text, get_model(name).bundle.model.config.cell)
+try_this()
+show_source(lstm_cell, gru_cell, RecurrentLM.trace, survival, highway, unit_finder, unit_correlations)
