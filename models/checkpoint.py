@@ -1,4 +1,7 @@
-"""Checkpoints: a plain dict saved with torch (or .npz for the n-gram), a manifest with hashes."""
+"""Checkpoints: a plain dict saved with torch (or .npz for the n-gram), a manifest with hashes.
+
+The manifest entry of every shipped model, whatever trained it, is written by ``write_entry``.
+"""
 from __future__ import annotations
 
 import fcntl
@@ -83,3 +86,29 @@ def load_torch(path: Path, name: str) -> dict:
             f"checkpoint {Path(path).name} cannot be read ({type(err).__name__}); "
             f"rebuild it with: {rebuild_command(name)}"
         ) from err
+
+
+def ship(path: Path, name: str, model: torch.nn.Module, config: dict, tokenizer_dict: dict) -> None:
+    """Save ``model`` (float16) and load the saved weights back, so what is scored next is what ships."""
+    model.cpu()
+    save_torch(path, name, model, config, tokenizer_dict)
+    model.load_state_dict({k: v.float() for k, v in load_torch(path, name)["state_dict"].items()})
+
+
+def write_entry(name: str, path: Path, model, config: dict, data_sha256: str, root: Path, **fields) -> dict:
+    """Record a shipped checkpoint: file hash and size, parameters, config, data hash, torch version, ``fields``.
+
+    ``fields`` are the trainer's own: its training record (``FitResult.record``) and its metrics.
+    """
+    entry = {
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        "params": model.num_parameters(),
+        "config": config,
+        "data_sha256": data_sha256,
+        "torch": torch.__version__,
+        **fields,
+    }
+    update_manifest(name, entry, root)
+    return entry

@@ -3,8 +3,9 @@
 Language models, on any UTF-8 text: PPL = exp(−(1/N) Σ_t log p(x_t | x_<t)). Each model gets the
 context it has in use: recurrent models carry their state through the whole text, the transformer
 slides its window, and the n-gram and feed-forward models see their fixed window. Every model
-scores the same N tokens. Seq2seq models, on any source<TAB>target file: exact match, BLEU, and
-for dates the alignment accuracy.
+scores the same N tokens. Seq2seq models, on any source<TAB>target file: exact match, corpus BLEU
+(Papineni et al. 2002, via sacrebleu), and for dates the alignment accuracy; the trainers validate
+with the same scorers (``token_nll``, ``teacher_forced_loss``).
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import argparse
 import json
 import math
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import sacrebleu
 import torch
 import torch.nn.functional as F
 
@@ -22,9 +25,10 @@ from .data import encode_stream, read_text
 from .dates import gold_spans
 from .inputs import model_input
 from .lm import LanguageModel, RecurrentLanguageModel
-from .pairs import read_pairs
+from .pairs import batch, encode_pairs, read_pairs
 from .registry import LM_NAMES, SEQ2SEQ_SPECS, load
-from .seq2seq_train import score_pairs
+from .seq2seq import Seq2Seq
+from .tokenizer import EOS_ID, PAD_ID
 
 RECURRENT_CHUNK = 512
 WINDOW_CHUNK = 1024
@@ -129,6 +133,99 @@ def evaluate_text(model: LanguageModel, tokenizer, text: str, stride: int = 16) 
         "cross_entropy": ce,
         "perplexity": math.exp(ce),
     }
+
+
+@torch.no_grad()
+def teacher_forced_loss(model: Seq2Seq, encoded, batch_size: int = 256) -> float:
+    """Mean cross-entropy per target token, −(1/N) Σ log p(y_t | y_<t, x), each y_<t the reference's."""
+    total, count = 0.0, 0
+    device = next(model.parameters()).device
+    for i in range(0, len(encoded), batch_size):
+        src, tgt_in, tgt_out = (t.to(device) for t in batch(encoded[i : i + batch_size]))
+        logits, _ = model(src, tgt_in)
+        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
+                              reduction="sum")
+        total += float(nll)
+        count += int((tgt_out != PAD_ID).sum())
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def greedy_batch(model: Seq2Seq, sources: list[list[int]], max_len: int | None = None):
+    """Greedy decoding of many sources at once: (token lists without <eos>, attention (B, T_out, S)).
+
+    The attention is None for a model without attention: it has no α to return.
+    """
+    device = next(model.parameters()).device
+    src = batch([(s, []) for s in sources])[0].to(device)
+    h, mask, thought, s = model.encode(src)
+    keys = model.keys(h)
+    y = torch.full((len(sources),), EOS_ID, device=device)
+    outs, alphas = [], []
+    for _ in range(max_len or model.config.max_out_len):
+        logits, s, alpha, _ = model.decode_step(y, s, h, keys, mask, thought)
+        y = logits.argmax(-1)
+        outs.append(y)
+        alphas.append(alpha)
+    tokens = torch.stack(outs, 1).tolist()  # (B, T)
+    cut = [t[: t.index(EOS_ID)] if EOS_ID in t else t for t in tokens]
+    return cut, None if alphas[0] is None else torch.stack(alphas, 1).cpu()  # (B, T, S)
+
+
+def length_bucket(n: int, edges: tuple[int, ...]) -> str:
+    """Label of the bucket [edges[i], edges[i+1]) that holds n."""
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        if lo <= n < hi:
+            return f"{lo}-{hi - 1}"
+    return f"{edges[-1]}+"
+
+
+def score_pairs(model: Seq2Seq, pairs: list[tuple[str, str]], spans_of=None,
+                edges: tuple[int, ...] = (1, 4, 6, 8, 11), batch_size: int = 256) -> dict:
+    """Exact match, corpus BLEU (sacrebleu on space-joined tokens), by source-length bucket.
+
+    ``spans_of(source, target)`` gives the gold source span of each target token (or None); with it,
+    alignment accuracy is the share of target tokens with a span whose attention argmax lies in it.
+    A model without attention has no α, so it gets no alignment accuracy.
+    """
+    encoded = encode_pairs(pairs, model.src_tok, model.tgt_tok, model.config.max_src_len)
+    attends = model.config.attention != "none"
+    hyps, refs, exact, aligned, alignable = [], [], [], 0, 0
+    by_len_hyp, by_len_ref, by_len_exact = defaultdict(list), defaultdict(list), defaultdict(list)
+    for i in range(0, len(encoded), batch_size):
+        chunk = encoded[i : i + batch_size]
+        outs, att = greedy_batch(model, [s for s, _ in chunk])
+        for j, (out, (src_ids, tgt_ids)) in enumerate(zip(outs, chunk, strict=True)):
+            source, target = pairs[i + j]
+            hyp = " ".join(model.tgt_tok.vocab.itos[k] for k in out)
+            ref = " ".join(model.tgt_tok.tokens(target))
+            hyps.append(hyp)
+            refs.append(ref)
+            exact.append(out == tgt_ids)
+            bucket = length_bucket(len(src_ids), edges)
+            by_len_hyp[bucket].append(hyp)
+            by_len_ref[bucket].append(ref)
+            by_len_exact[bucket].append(out == tgt_ids)
+            spans = spans_of(source, target) if spans_of and attends else None
+            if spans:
+                for k, span in enumerate(spans):
+                    if span is None or k >= att.size(1):
+                        continue
+                    alignable += 1
+                    aligned += span[0] <= int(att[j, k, : len(src_ids)].argmax()) < span[1]
+    result = {
+        "pairs": len(pairs),
+        "exact_match": float(np.mean(exact)) if exact else 0.0,
+        "bleu": sacrebleu.corpus_bleu(hyps, [refs]).score if hyps else 0.0,
+        "by_length": {
+            b: {"pairs": len(by_len_ref[b]), "exact_match": float(np.mean(by_len_exact[b])),
+                "bleu": sacrebleu.corpus_bleu(by_len_hyp[b], [by_len_ref[b]]).score}
+            for b in sorted(by_len_ref, key=lambda b: int(b.split("-")[0].rstrip("+")))
+        },
+    }
+    if spans_of is not None and attends:
+        result["alignment_accuracy"] = aligned / alignable if alignable else math.nan
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

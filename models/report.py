@@ -24,8 +24,6 @@ def model_table(manifest: dict | None = None) -> str:
     return "\n".join(rows)
 
 
-
-
 SEQ2SEQ_HEADER = (
     "| model | task | attention | parameters | checkpoint | train time | epochs | exact match | BLEU | alignment |\n"
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -41,7 +39,7 @@ def seq2seq_table(manifest: dict | None = None) -> str:
         if e is None:
             continue
         m = e["metrics"]
-        # A model without attention has no alignment to score.
+        # A model without attention has no α, so no alignment (older manifests scored zeros' argmax).
         align = f"{m['alignment_accuracy']:.1%}" if "alignment_accuracy" in m and spec.attention != "none" else "—"
         task = "dates → ISO (char)" if spec.task == "dates" else "English → French (word)"
         rows.append(

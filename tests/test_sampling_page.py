@@ -1,9 +1,13 @@
 """Sampling page: the bars are the model's distribution after temperature and truncation; generation is seeded."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 
+from models.inputs import model_input
+from models.readings.sampling import read_beam, read_next_token, truncate
 from models.registry import load
 from models.sampling import SamplingConfig, next_token_distribution
 from models.tradeoff import default_settings, sweep
@@ -20,7 +24,7 @@ def _stages(at) -> list[np.ndarray]:
 
 def _logits(name: str = "transformer") -> torch.Tensor:
     bundle = load(name, "cpu")
-    logits, _ = bundle.model(torch.tensor([[2] + bundle.tokenizer.encode(PROMPT)]))
+    logits, _ = bundle.model(torch.tensor([model_input(bundle.tokenizer, PROMPT).ids]))
     return logits[0, -1]
 
 
@@ -95,7 +99,7 @@ def test_trade_off_points_are_the_sweep():
     fig = figure(at, "smp_tradeoff")
     line, star = fig["data"]
     bundle, scorer = load("transformer", "cpu"), load("transformer", "cpu").model
-    ids = [2] + bundle.tokenizer.encode(PROMPT)
+    ids = model_input(bundle.tokenizer, PROMPT).ids
     points = sweep(bundle.model, scorer, ids, default_settings("top_k"))
     assert np.allclose(values(line["x"]), [pt.distinct_2 for pt in points], atol=1e-6)
     assert np.allclose(values(line["y"]), [pt.mean_log_likelihood for pt in points], atol=1e-4)
@@ -107,3 +111,47 @@ def test_empty_prompt_starts_from_eos():
     assert not at.exception
     assert any("starts from <eos>" in m.value for m in at.info)
     assert _generated(at)
+
+
+def _latex(at) -> list[str]:
+    return [e.value for e in at.latex]
+
+
+def test_z_is_the_tempered_mass_that_the_code_sums():
+    """Issue 13, error 4: at T ≠ 1 the truncation acts on q = softmax(z/T), and the Z printed is Σ of the kept q."""
+    at = open_page(PAGE, PROMPT)
+    at.slider(key="smp_temp").set_value(0.5).run()
+    at.slider(key="smp_k").set_value(5).run()
+    line = next(x for x in _latex(at) if "Z=" in x and "K=5" in x)
+    assert r"\sum_{j\le 5}q_j" in line and r"q=\operatorname{softmax}(z/T),\ T=0.5" in line
+    printed = float(re.search(r"q_j=([0-9.]+)", line).group(1))
+    bundle = load("transformer", "cpu")
+    cfg = SamplingConfig(temperature=0.5, top_k=5)
+    reading = truncate(read_next_token(bundle.model, bundle.tokenizer, PROMPT), bundle.tokenizer.vocab.itos, cfg)
+    q = torch.softmax(_logits() / 0.5, -1)
+    assert abs(printed - reading.z) < 1e-4 and abs(reading.z - float(q.topk(5).values.sum())) < 1e-5
+    assert abs(printed - float(torch.softmax(_logits(), -1).topk(5).values.sum())) > 1e-3  # not Σ p: T ≠ 1
+    assert np.allclose(_stages(at)[2][:5], q.topk(5).values.numpy() / reading.z, atol=1e-5)  # q̂ = q/Z
+    # The header names q, orders it as the lecture does, and writes the top-p threshold P, never p.
+    header = " ".join(_latex(at)[:2])
+    assert r"q_1\ge q_2\ge" in header and r"\hat q_i=\frac{q_i" in header and r"Z=\sum_{j\le K}q_j" in header
+    assert r"\ge P" in header and not re.search(r"\\ge p\b|mass p\b", header)
+    assert "Z sums q, the tempered distribution" in " ".join(c.value for c in at.caption)
+    at.radio(key="smp_cut").set_value("top_p").run()
+    line = next(x for x in _latex(at) if "P=0.9" in x)
+    assert "Z=" in line and "q_j" in line and "p_j" not in line
+
+
+def test_readings_start_from_eos_and_the_beam_adds_up():
+    bundle = load("transformer", "cpu")
+    model, tokenizer = bundle.model, bundle.tokenizer
+    empty = read_next_token(model, tokenizer, "")
+    assert empty.n_ids == 1 and not empty.unknown  # the empty prompt is <eos> alone
+    eos_logits = model(torch.tensor([[tokenizer.vocab.eos_id]]))[0][0, -1]
+    assert np.allclose(empty.logits, eos_logits.numpy(), atol=1e-5)
+    odd = read_next_token(model, tokenizer, "the zzzqx dog zzzqx")
+    assert odd.n_ids == 5 and odd.unknown == ["zzzqx"]
+    beam = read_beam(model, tokenizer, PROMPT, 1, 8)
+    assert beam.best == beam.greedy.words[: len(beam.best)]  # a beam of one is greedy
+    assert np.isclose(np.log(beam.token_probs).sum(), beam.log_prob, atol=1e-6)
+    assert np.allclose(beam.token_probs, beam.greedy.model_prob[: len(beam.best)], atol=1e-5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from models.inputs import model_input
 from models.ngram import NGramConfig, NGramLM
 from models.registry import load
 from models.sampling import SamplingConfig, generate, sample_batch, step_by_step
@@ -90,7 +91,8 @@ def test_sweep_points_reproduce_alone_and_together():
 
 def test_k_one_on_the_shipped_transformer_is_greedy_and_least_diverse():
     bundle = load("transformer", "cpu")
-    model, prompt = bundle.model, [2] + bundle.tokenizer.encode("once upon a time there was a little girl named lily .")
+    model = bundle.model
+    prompt = model_input(bundle.tokenizer, "once upon a time there was a little girl named lily .").ids
     S, N = 10, 12
     points = sweep(model, model, prompt, default_settings("top_k"), n_samples=S, n_tokens=N, seed=0)
     greedy = generate(model, prompt, N, SamplingConfig(greedy=True), torch.Generator(), stop_at_eos=False)[len(prompt):]

@@ -1,14 +1,25 @@
 """Transformer page: every map is the model's own attention for the sentence, and the controls move it."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from models.readings.transformer import future_leak, logit_lens, position_similarity, read_transformer
+from models.inputs import model_input
+from models.readings.transformer import (
+    causality_check,
+    forward_work,
+    logit_lens,
+    position_similarity,
+    read_positions,
+    read_transformer,
+)
 from models.registry import load
 from models.transformer import sinusoidal_positions
 
-from .apptest import figure, open_page, values
+from .apptest import figure, figures, open_page, values
 
 PAGE = "pages/views/transformer.py"
 SENTENCE = "the little dog ran to the park and the dog was happy ."
@@ -16,7 +27,7 @@ SENTENCE = "the little dog ran to the park and the dog was happy ."
 
 def _trace(sentence: str = SENTENCE):
     bundle = load("transformer", "cpu")
-    ids = [2] + bundle.tokenizer.encode(sentence)
+    ids = model_input(bundle.tokenizer, sentence, bundle.model.config.block_size).ids
     return ids, bundle.model.trace(torch.tensor([ids]))
 
 
@@ -91,12 +102,90 @@ def test_long_input_is_cut_to_the_context_with_a_notice():
 def test_reading_logit_lens_and_causality():
     bundle = load("transformer", "cpu")
     ids, tr = _trace()
-    reading = read_transformer(bundle.model, bundle.tokenizer.vocab.itos, ids)
+    reading = read_transformer(bundle.model, bundle.tokenizer, SENTENCE)
+    assert reading.tokens[0] == "<eos>" and len(reading.tokens) == len(ids) and not reading.cut
     probs = logit_lens(bundle.model, tr.residual[0])
     assert torch.allclose(probs[-1], torch.softmax(tr.logits[0], -1), atol=1e-5)  # the last layer is the output
     own_top = [bundle.tokenizer.vocab.itos[i] for i in tr.logits[0].argmax(-1).tolist()]
     assert [row[0] for row in reading.lens_words[-1]] == own_top
     assert np.allclose(reading.residual_norm, tr.residual[0].norm(dim=-1).numpy(), atol=1e-4)
-    assert future_leak(bundle.model, ids, 5) < 1e-4
-    sim = position_similarity(bundle.model.position_encodings(8).detach().numpy())
+    half, gap = causality_check(bundle.model, bundle.tokenizer, SENTENCE)
+    assert half == len(ids) // 2 and gap < 1e-4
+    positions = read_positions(bundle.model, learned=True)
+    assert positions.learned and np.allclose(positions.vectors, bundle.model.pos.weight.detach().numpy())
+    sim = position_similarity(positions.vectors[:8])
     assert np.allclose(np.diag(sim), 1, atol=1e-5) and np.allclose(sim, sim.T, atol=1e-6)
+
+
+def _page_text(at) -> str:
+    """Everything the page writes for a student (formulas, prose, captions, tables, figure titles and hovers);
+    not the code expander."""
+    parts = [e.value for kind in (at.latex, at.markdown, at.caption, at.info) for e in kind]
+    parts += [h.proto.body for h in at.get("html")]
+    parts += [" ".join(map(str, df.value.columns)) for df in at.dataframe]
+    for fig in figures(at):
+        layout = fig["layout"]
+        parts += [str(layout.get("title", "")), *(str(a.get("text", "")) for a in layout.get("annotations", []))]
+        parts += [str(v.get("title", "")) for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+        parts += [f"{t.get('name', '')} {t.get('hovertemplate', '')}" for t in fig["data"]]
+    return "\n".join(parts)
+
+
+def test_head_size_is_d_k_and_the_width_d_model():
+    """Issue 13, error 5c: √d_k for the head size, d_model for the width, never a bare d."""
+    at = open_page(PAGE, SENTENCE)
+    at.radio(key="tf_positions").set_value("sinusoidal").run()
+    text = _page_text(at)
+    assert re.search(r"√d(?!_k)", text) is None, re.findall(r".{30}√d(?!_k).{10}", text)
+    assert not re.search(r"\\sqrt\{(?!d_k\})", text)  # every \sqrt in a formula is √d_k
+    assert "√d_k" in text and r"\sqrt{d_k}" in text
+    assert "d_k = 32" in text and "d_model = 128" in text  # 128 numbers split among 4 heads
+    sinusoid = str(figure(at, "tf_positions_map")["layout"]["annotations"][0]["text"])
+    assert "2i/d_model" in sinusoid and "d_model = 128" in sinusoid
+    assert re.search(r"2i/d(?!_model)", text) is None
+
+
+def test_the_mask_applies_at_inference_too():
+    """Issue 13, error 7: the causal mask is part of the model, not only a training device."""
+    at = open_page(PAGE, SENTENCE)
+    prose = " ".join(m.value for m in at.markdown)
+    assert "during training every score" not in prose
+    assert "it applies at inference too" in prose
+    # … and it does: the page's own reading (inference, no training) has nothing above the diagonal.
+    assert np.all(_head_map(at)[np.triu_indices(len(_head_map(at)), 1)] == 0)
+
+
+def test_work_counts_match_torchs_own_count():
+    """The multiply-adds the page counts are those torch performs in the traced forward pass (dense attention)."""
+    model = load("transformer", "cpu").model
+    cfg, T = model.config, 24
+    with FlopCounterMode(display=False) as counter:
+        model.trace(torch.zeros(1, T, dtype=torch.long))
+    flops = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    work = forward_work(cfg, [T])
+    assert flops["aten.addmm"] == 2 * work.projections[0]  # every nn.Linear with a bias: Q, K, V, W^O, FFN
+    assert flops["aten.mm"] == 2 * work.output[0]  # the (tied, bias-free) output layer
+    assert flops["aten.bmm"] == 2 * work.attention[0]  # QKᵀ and αV
+    assert work.attention_scores[0] == cfg.n_layer * cfg.n_head * T**2
+    assert work.attention[0] == work.attention_scores[0] * 2 * (cfg.n_embd // cfg.n_head)
+
+
+def test_parallel_section_shows_the_t_squared_term_and_says_what_was_measured():
+    """Issue 13, error 6: the T² lives in the count of attention scores, not in the measured (near-linear) times."""
+    at = open_page(PAGE, SENTENCE)
+    cfg = load("transformer", "cpu").model.config
+    lengths = np.array([8, 16, 32, 64])
+    data = figure(at, "tf_parallel")["data"]
+    attention = next(t for t in data if t["name"].startswith("attention"))
+    assert np.allclose(values(attention["y"]), 2 * cfg.n_layer * cfg.n_embd * lengths**2)
+    linear = [t for t in data if t["name"].startswith(("projections", "output layer"))]
+    assert len(linear) == 2 and all(np.allclose(np.diff(values(t["y"]) / lengths), 0) for t in linear)
+    table = next(df.value for df in at.dataframe if "attention scores L·H·T²" in df.value.columns)
+    assert list(table["attention scores L·H·T²"]) == list(cfg.n_layer * cfg.n_head * lengths**2)
+    assert list(table["tokens T"]) == list(lengths) and list(table.iloc[:, 1]) == list(lengths)  # the RNN's T steps
+    prose = " ".join(h.proto.body for h in at.get("html"))
+    assert "What the timings show" in prose and "only" in prose
+    share = forward_work(cfg, [64]).attention_share[0]
+    assert f"{share:.1%}" in prose and share < 0.1  # at T = 64 attention is a small part of the arithmetic
+    everything = _page_text(at)
+    assert "attention's grows with T²" not in everything

@@ -52,7 +52,7 @@ def head_heatmap(att: np.ndarray, tokens: Sequence[str], layer: int, head: int) 
         colorbar=dict(title=dict(text="α"), thickness=14),
         hovertemplate="query %{y}<br>key %{x}<br>α = %{z:.3f}<extra></extra>",
     )], layout=dict(
-        title=dict(text=f"layer {layer + 1}, head {head + 1}: softmax(QKᵀ/√d + M)", y=0.995, yanchor="top"),
+        title=dict(text=f"layer {layer + 1}, head {head + 1}: softmax(QKᵀ/√d_k + M)", y=0.995, yanchor="top"),
         height=max(380, 22 * len(tokens) + 190), margin=dict(l=10, r=10, t=140, b=10),
         yaxis=dict(autorange="reversed", title=dict(text="query (reads)")),
         xaxis=dict(tickangle=-45, title=dict(text="key (is read)"), side="top"),
@@ -84,47 +84,44 @@ def head_edges(att_layer: np.ndarray, tokens: Sequence[str], layer: int) -> go.F
     ))
 
 
-def weighted_values_figure(alpha: np.ndarray, v: np.ndarray, tokens: Sequence[str]) -> go.Figure:
-    """The head's output for one query, z = Σ_j α_j v_j: each row α_j v_j, the last row their sum."""
-    rows = alpha[:, None] * v  # (t+1, d)
-    z = np.vstack([rows, rows.sum(0, keepdims=True)]).astype(np.float32)
-    labels = [f"α·v of {lab}" for lab in numbered(tokens)] + ["z = Σ α·v"]
+def weighted_values_figure(weighted: np.ndarray, output: np.ndarray, tokens: Sequence[str]) -> go.Figure:
+    """The head's output for one query, Σ_j α_j v_j: each row α_j v_j (t+1, d_k), the last row their sum (d_k,)."""
+    z = np.vstack([weighted, output[None]]).astype(np.float32)
+    labels = [f"α·v of {lab}" for lab in numbered(tokens)] + ["Σ α·v (the head's output)"]
     bound = float(np.abs(z).max()) or 1.0
     return go.Figure(data=[go.Heatmap(
-        z=z, y=labels, x=[f"dim {i}" for i in range(v.shape[1])], colorscale=DIVERGING, zmid=0, zmin=-bound,
+        z=z, y=labels, x=[f"dim {i}" for i in range(z.shape[1])], colorscale=DIVERGING, zmid=0, zmin=-bound,
         zmax=bound, hovertemplate="%{y}<br>%{x}: %{z:.3f}<extra></extra>", colorbar=dict(thickness=14),
     )], layout=dict(
         height=max(260, 24 * len(labels) + 110), margin=dict(l=10, r=10, t=30, b=10),
         title=dict(text="weighted sum of the values"), yaxis=dict(autorange="reversed"),
-        xaxis=dict(showticklabels=False, title=dict(text=f"the {v.shape[1]} dimensions of the head's value space")),
+        xaxis=dict(showticklabels=False, title=dict(text=f"the d_k = {z.shape[1]} dimensions of the head's values")),
         shapes=[dict(type="line", xref="x domain", yref="y", x0=0, x1=1, y0=len(labels) - 1.5,
                      y1=len(labels) - 1.5, line=dict(color="#000000", width=2))],
     ))
 
 
-def mask_figure(scores: np.ndarray, tokens: Sequence[str], masked: bool) -> go.Figure:
-    """Left: QKᵀ/√d with the cells the causal mask sets to −∞ greyed out. Right: the softmax, with or without M."""
+def mask_figure(scores: np.ndarray, alpha: np.ndarray, tokens: Sequence[str], masked: bool) -> go.Figure:
+    """Left: QKᵀ/√d_k with the cells the causal mask sets to −∞ greyed out. Right: the softmax α, with or without M."""
     T = len(tokens)
     labels = numbered(tokens)
     future = np.triu(np.ones((T, T), dtype=bool), 1)
     shown = np.where(future, np.nan, scores).astype(np.float32)
     fill = np.where(future, 1.0, np.nan).astype(np.float32)
-    kept = np.where(future, -np.inf, scores) if masked else scores
-    alpha = np.exp(kept - kept.max(1, keepdims=True))
-    alpha = (alpha / alpha.sum(1, keepdims=True)).astype(np.float32)
-    right = "α = softmax(QKᵀ/√d + M)" if masked else "softmax(QKᵀ/√d) with NO mask (the future leaks in)"
-    layout = grid_layout(1, 2, ("QKᵀ/√d; grey cells: M = −∞ (the future)", right), hgap=0.12,
+    right = "α = softmax(QKᵀ/√d_k + M)" if masked else "softmax(QKᵀ/√d_k) with NO mask (the future leaks in)"
+    layout = grid_layout(1, 2, ("QKᵀ/√d_k; grey cells: M = −∞ (the future)", right), hgap=0.12,
                          xaxis=dict(tickangle=-45, showticklabels=T <= 32),
                          yaxis=dict(autorange="reversed", showticklabels=T <= 32),
                          height=max(380, 16 * T + 160), margin=dict(l=10, r=10, t=50, b=10))
     return go.Figure(data=[
         go.Heatmap(z=shown, x=labels, y=labels, colorscale=SEQUENTIAL, showscale=False, **panel_axes(0),
-                   hovertemplate="query %{y}<br>key %{x}<br>q·k/√d = %{z:.2f}<extra></extra>"),
+                   hovertemplate="query %{y}<br>key %{x}<br>q·k/√d_k = %{z:.2f}<extra></extra>"),
         go.Heatmap(z=fill, x=labels, y=labels, colorscale=[[0, MASKED_GREY], [1, MASKED_GREY]], showscale=False,
                    customdata=scores.astype(np.float32), **panel_axes(0),
-                   hovertemplate="query %{y}<br>key %{x}<br>q·k/√d = %{customdata:.2f}, masked to −∞<extra></extra>"),
-        go.Heatmap(z=alpha, x=labels, y=labels, zmin=0, zmax=1, colorscale="Greys", **panel_axes(1),
-                   colorbar=dict(title=dict(text="α"), thickness=14),
+                   hovertemplate="query %{y}<br>key %{x}<br>q·k/√d_k = %{customdata:.2f}, masked to −∞"
+                                 "<extra></extra>"),
+        go.Heatmap(z=alpha.astype(np.float32), x=labels, y=labels, zmin=0, zmax=1, colorscale="Greys",
+                   **panel_axes(1), colorbar=dict(title=dict(text="α"), thickness=14),
                    hovertemplate="query %{y}<br>key %{x}<br>α = %{z:.3f}<extra></extra>"),
     ], layout=layout)
 
@@ -188,17 +185,24 @@ def lens_figure(words: list[list[list[str]]], probs: np.ndarray, true_rank: np.n
     return fig
 
 
-def parallel_figure(lengths: np.ndarray, layers: int, times: Mapping[str, np.ndarray]) -> go.Figure:
-    """Left: sequential steps for T tokens (RNN: T; transformer: one per layer). Right: measured forward time."""
-    layout = grid_layout(1, 2, ("steps that must run one after another", "measured forward time on this server (ms)"),
+def parallel_figure(lengths: np.ndarray, layers: int, work: Mapping[str, np.ndarray],
+                    times: Mapping[str, np.ndarray]) -> go.Figure:
+    """Left: steps that must run in sequence for T tokens (RNN: T; transformer: one per layer). Middle: the
+    transformer's multiply-adds by part, counted (attention's grows with T², the rest with T). Right: measured time."""
+    layout = grid_layout(1, 3, ("steps one after another", "multiply-adds of one transformer pass",
+                                "measured forward time (ms)"), hgap=0.07,
                          xaxis=dict(title=dict(text="tokens T")), yaxis=dict(rangemode="tozero"),
-                         height=360, margin=dict(l=10, r=10, t=50, b=10))
+                         height=400, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25))
     data = [go.Scatter(x=lengths, y=lengths, name="RNN: T steps", mode="lines+markers",
                        line=dict(color=CATEGORICAL[1]), **panel_axes(0)),
             go.Scatter(x=lengths, y=np.full(len(lengths), layers), mode="lines+markers",
                        name=f"transformer: {layers} layers", line=dict(color=CATEGORICAL[0]), **panel_axes(0))]
+    data += [go.Scatter(x=lengths, y=count.astype(np.float64), mode="lines+markers", name=plot_text(part),
+                        line=dict(color=CATEGORICAL[(i + 2) % len(CATEGORICAL)], dash="dash"), **panel_axes(1),
+                        hovertemplate="T = %{x}: %{y:,.0f}<extra>" + plot_text(part) + "</extra>")
+             for i, (part, count) in enumerate(work.items())]
     data += [go.Scatter(x=lengths, y=ms.astype(np.float32), mode="lines+markers", name=plot_text(name),
-                        line=dict(color=CATEGORICAL[(i + 1) % 2], dash="dot"), **panel_axes(1))
+                        line=dict(color=CATEGORICAL[(i + 1) % 2], dash="dot"), **panel_axes(2))
              for i, (name, ms) in enumerate(times.items())]
     return go.Figure(data=data, layout=layout)
 

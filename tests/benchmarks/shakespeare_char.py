@@ -74,7 +74,7 @@ def main() -> None:
         "ratio_to_nanogpt": round(val / NANOGPT_VAL_LOSS, 4),
         "reached": val <= NANOGPT_VAL_LOSS,
         "wall_time_s": round(wall, 1),
-        "tokens_per_s": round(result.tokens_per_s),
+        "tokens_per_s": round(result.per_s),
     }, indent=2))
 
 
