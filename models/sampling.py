@@ -45,11 +45,11 @@ class SamplingConfig:
 
     @property
     def label(self) -> str:
-        """Short name for tables and plots: ``greedy``, ``k=5``, ``p=0.9``, ``T=0.7``, or ``pure sampling``."""
+        """Short name for tables and plots: ``greedy``, ``K=5``, ``P=0.9``, ``T=0.7``, or ``pure sampling``."""
         if self.is_greedy:
             return "greedy"
-        parts = [f"k={self.top_k}" if self.top_k is not None and self.top_k > 0 else "",
-                 f"p={self.top_p:g}" if self.top_p is not None else "",
+        parts = [f"K={self.top_k}" if self.top_k is not None and self.top_k > 0 else "",
+                 f"P={self.top_p:g}" if self.top_p is not None else "",
                  f"T={self.temperature:g}" if self.temperature != 1 else ""]
         return ", ".join(p for p in parts if p) or "pure sampling"
 

@@ -115,7 +115,7 @@ class CausalSelfAttention(nn.Module):
             y = self.attn_drop(att) @ v  # (B, nh, T, hd)
             internals = AttentionInternals(q, k, v, att)
         else:
-            # The fused kernel computes the same softmax(QKᵀ/√d + M) V without materialising it.
+            # The fused kernel computes the same softmax(QKᵀ/√d_k + M) V without materialising it.
             p = self.dropout if self.training else 0.0
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
             internals = None

@@ -28,3 +28,11 @@ def test_two_commands_and_their_targets():
 
 def test_attributions():
     assert "CDLA-Sharing-1.0" in README and "CC-BY 2.0 FR" in README
+
+
+def test_layout_lists_every_module():
+    layout = README[README.index("## Layout"):]
+    for folder in ("models", "models/readings", "pages/components", "pages/views"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            if path.name != "__init__.py":
+                assert path.name in layout, f"README's layout does not list {folder}/{path.name}"

@@ -141,7 +141,7 @@ def test_invalid_settings_raise(bad):
 def test_labels_name_the_settings():
     assert [SamplingConfig(**kw).label for kw in ({}, {"top_k": 5}, {"top_p": 0.9}, {"temperature": 0.7},
                                                   {"top_k": 0}, {"top_k": 3, "top_p": 0.5, "temperature": 2.0})] == [
-        "pure sampling", "k=5", "p=0.9", "T=0.7", "pure sampling", "k=3, p=0.5, T=2"]
+        "pure sampling", "K=5", "P=0.9", "T=0.7", "pure sampling", "K=3, P=0.5, T=2"]
 
 
 def test_tiny_temperatures_and_zero_probabilities_give_no_nan():

@@ -43,7 +43,7 @@ CATALOG: tuple[PageInfo, ...] = (
              "encoder–decoder, α = softmax(e), c = Σ α h", "seq2seq dates, eng→fra", "tests/test_seq2seq_page.py",
              "s2s_model"),
     PageInfo("pages/views/transformer.py", "Transformer", ":material/view_comfy:",
-             "softmax(QKᵀ/√d) V, heads, causal mask, positions", "transformer", "tests/test_transformer_page.py",
+             "softmax(QKᵀ/√d_k) V, heads, causal mask, positions", "transformer", "tests/test_transformer_page.py",
              "tf_head"),
     PageInfo("pages/views/sampling.py", "Sampling", ":material/casino:",
              "greedy, temperature, top-k, top-p, beam", "all six LMs", "tests/test_sampling_page.py", "smp_k"),

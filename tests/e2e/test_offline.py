@@ -4,6 +4,8 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from pages.components.catalog import built_pages
 
@@ -28,21 +30,34 @@ def close_first_request_notice(page) -> None:
 
 
 def use_control(page, key: str) -> None:
-    """Change the widget with this key the way a student would: pick another option, or step a slider."""
+    """Change the widget with this key the way a student would: step a slider, or pick another option."""
     box = page.locator(f".st-key-{key}")
-    box.locator('[role="slider"], [role="combobox"]').first.wait_for(timeout=60_000)  # not a skeleton
-    slider = box.locator('[role="slider"]')
+    box.locator('[data-testid="stSlider"], [role="combobox"]').first.wait_for(timeout=60_000)  # not a skeleton
+    slider = box.locator('input[type="range"]')  # react-aria's slider input is visually hidden but focusable
     if slider.count():
+        before = slider.first.input_value()
         slider.first.focus()
-        slider.first.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        expect(slider.first).not_to_have_value(before)
     else:
         combo = box.get_by_role("combobox")
-        combo.click()
-        page.get_by_role("listbox").wait_for(timeout=30_000)
-        combo.press("ArrowDown")
-        combo.press("ArrowDown")
-        combo.press("Enter")
+        before = combo.input_value()
+        open_list(page, box)
+        page.get_by_role("option").nth(1).click()
+        expect(combo).not_to_have_value(before)
     wait_rendered(page)
+
+
+def open_list(page, box) -> None:
+    """Open a selectbox's list; a click that lands while a fragment is still rerunning is lost, so click again."""
+    for _ in range(5):
+        box.get_by_role("button", name="Open").click()
+        try:
+            page.get_by_role("listbox").wait_for(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the selectbox's list never opened")
 
 
 def test_off_machine_detects_remote_hosts():
