@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -239,6 +240,13 @@ class BeamResult:
     steps: tuple[tuple[Hypothesis, ...], ...]  # steps[i]: the hypotheses kept after step i + 1
     best: Hypothesis
 
+    def token_probs(self) -> np.ndarray:
+        """(N,) p of each token of the best hypothesis given its prefix: every prefix of it was kept at its step,
+        so each p is the ratio of two running Σ log p from the history (no decoding again)."""
+        by_prefix = {h.tokens: h.log_prob for kept in self.steps for h in kept}
+        logs = [by_prefix[self.best.tokens[: t + 1]] for t in range(len(self.best.tokens))]
+        return np.exp(np.diff([0.0, *logs]))
+
 
 def length_norm(length: int, alpha: float) -> float:
     """lp(L) = ((5 + L) / 6)^α, the GNMT length penalty (Wu et al. 2016); 1 when α = 0."""
@@ -261,16 +269,19 @@ def _beam_step(beam: tuple[Hypothesis, ...], logits: torch.Tensor, width: int, a
     log_p = torch.log_softmax(logits.double().cpu(), -1)  # (A, V)
     total = torch.tensor([h.log_prob for h in live], dtype=torch.float64)[:, None] + log_p  # (A, V)
     score = total / length_norm(len(live[0].tokens) + 1, alpha)  # (A, V)
-    pooled = torch.cat([torch.tensor([h.score for h in done], dtype=torch.float64), score.flatten()])
+    # Only a row's `width` best can make the beam (a token with `width` better ones in its own row cannot): sort
+    # those few instead of all A·V. Ties at a row's threshold all stay, so the stable order below is unchanged.
+    threshold = score.topk(min(width, score.size(-1)), dim=-1).values[:, -1:]  # (A, 1)
+    rows, tokens = (score >= threshold).nonzero(as_tuple=True)  # row-major: the order of the flat ids
+    pooled = torch.cat([torch.tensor([h.score for h in done], dtype=torch.float64), score[rows, tokens]])
     order = pooled.sort(descending=True, stable=True).indices  # ties: finished first, then lower ids
     order = order[torch.isfinite(pooled[order])][:width]  # a zero-probability prefix is no hypothesis
-    vocab = log_p.size(-1)
     kept = []
     for i in order.tolist():
         if i < len(done):
             kept.append(done[i])
             continue
-        row, token = divmod(i - len(done), vocab)
+        row, token = int(rows[i - len(done)]), int(tokens[i - len(done)])
         kept.append(Hypothesis(live[row].tokens + (token,), float(total[row, token]), float(score[row, token]),
                                token == EOS_ID))
     return tuple(kept)

@@ -45,8 +45,7 @@ class Translation:
     attention: torch.Tensor | None  # (T_out, T_in) α, rows sum to 1; None without attention (there is no α)
     scores: torch.Tensor | None  # (T_out, T_in) raw scores e before the softmax; None without attention
     contexts: torch.Tensor  # (T_out, D) the c_i the decoder read at each step (the thought vector for "none")
-    step_probs: torch.Tensor  # (T_out, V_tgt) the output distribution at each step
-    token_probs: list[float]  # probability of each chosen token
+    token_probs: list[float]  # probability of each chosen token given the ones before it
     log_prob: float  # sum of log-probabilities of the chosen tokens (including <eos> if reached)
     notes: list[str]  # what was changed about the input (empty text, cut length, unknowns)
     beam_steps: tuple[tuple[Hypothesis, ...], ...]  # per step: the hypotheses kept, best first
@@ -166,16 +165,28 @@ class Seq2Seq(nn.Module):
         """What the scores compare s_{i−1} against (h_j, W h_j or U h_j + b), once per sentence."""
         return self.attention.keys(h)
 
+    def read_step(self, y_prev, s_prev, h, keys, mask, thought):
+        """The state half of a step: c_i from s_{i−1}, then s_i = GRU([y_{i−1}; c_i], s_{i−1}).
+
+        -> (s_i (B, D), c_i (B, D), embedded y_{i−1} (B, E), α_i (B, S), e_i (B, S)); α_i, e_i None without attention.
+        """
+        context, alpha, scores = self.attention(s_prev, keys, h, mask, thought)  # c_i from s_{i−1}
+        emb = self.drop(self.tgt_embed(y_prev))  # (B, E)
+        s = self.cell(torch.cat([emb, context], -1), s_prev)  # (B, D)
+        return s, context, emb, alpha, scores
+
+    def output(self, s, context, emb):
+        """The output half: logits = W_o tanh(W [s_i; c_i; y_{i−1}]), (B, V)."""
+        t = torch.tanh(self.pre_out(self.drop(torch.cat([s, context, emb], -1))))
+        return self.out(self.drop(t))
+
     def step(self, y_prev, s_prev, h, keys, mask, thought):
         """One step, with what it read: -> (logits (B, V), s_i (B, D), c_i (B, D), α_i (B, S), e_i (B, S)).
 
         α_i and e_i are None without attention.
         """
-        context, alpha, scores = self.attention(s_prev, keys, h, mask, thought)  # c_i from s_{i−1}
-        emb = self.drop(self.tgt_embed(y_prev))  # (B, E)
-        s = self.cell(torch.cat([emb, context], -1), s_prev)  # (B, D)
-        t = torch.tanh(self.pre_out(self.drop(torch.cat([s, context, emb], -1))))
-        return self.out(self.drop(t)), s, context, alpha, scores
+        s, context, emb, alpha, scores = self.read_step(y_prev, s_prev, h, keys, mask, thought)
+        return self.output(s, context, emb), s, context, alpha, scores
 
     def decode_step(self, y_prev, s_prev, h, keys, mask, thought):
         """One step: (y_{i−1} (B,), s_{i−1} (B, D)) -> (logits (B, V), s_i, α_i (B, S), e_i (B, S)); α, e None
@@ -225,15 +236,14 @@ class Seq2Seq(nn.Module):
         if not ids:
             none = self.config.attention == "none"
             empty = None if none else torch.zeros(0, 0)
-            return Translation([], [], "", empty, empty, torch.zeros(0, D), torch.zeros(0, self.config.tgt_vocab),
-                               [], 0.0, notes, (), torch.zeros(0, D), torch.zeros(D))
+            return Translation([], [], "", empty, empty, torch.zeros(0, D), [], 0.0, notes, (), torch.zeros(0, D),
+                               torch.zeros(D))
         device = next(self.parameters()).device
         h, mask, thought, s0 = self.encode(torch.tensor([ids], device=device))
         decoder = SourceDecoder(self, h, mask, thought, s0)
         result = beam_search(decoder, [EOS_ID], max(1, max_len or self.config.max_out_len), beam)
         toks = list(result.best.tokens)
-        logits, contexts, alphas, scores = decoder.teacher_forced([EOS_ID] + toks[:-1])
-        probs = F.softmax(logits.float(), -1).cpu()  # (T_out, V)
+        contexts, alphas, scores = decoder.teacher_forced([EOS_ID] + toks[:-1])
         out = toks[:-1] if toks[-1] == EOS_ID else toks
         out_tokens = [self.tgt_tok.vocab.itos[k] for k in out]
         return Translation(
@@ -243,8 +253,7 @@ class Seq2Seq(nn.Module):
             attention=None if alphas is None else alphas.cpu(),  # (T_out, T_in), one row per step incl. <eos>
             scores=None if scores is None else scores.cpu(),
             contexts=contexts.cpu(),
-            step_probs=probs,
-            token_probs=[float(probs[i, k]) for i, k in enumerate(toks)],
+            token_probs=[float(p) for p in result.token_probs()],
             log_prob=result.best.log_prob,
             notes=notes,
             beam_steps=result.steps,
@@ -294,15 +303,16 @@ class SourceDecoder:
         return s[rows]
 
     def teacher_forced(self, inputs: list[int]):
-        """Decode the given inputs (<eos> + the output but its last token) from s_0: logits (T, V), c (T, D),
-        α (T, S) and e (T, S), the last two None without attention."""
-        s, logits, contexts, alphas, scores = self.s0, [], [], [], []
+        """Replay the given inputs (<eos> + the output but its last token) from s_0, the state half only (the beam
+        already scored every token): c (T, D), α (T, S) and e (T, S), the last two None without attention."""
+        s, contexts, alphas, scores = self.s0, [], [], []
+        h, keys, mask, thought = self.h, self.keys, self.mask, self.thought
         for y in inputs:
-            step_logits, s, context, alpha, e = self._step(torch.tensor([y], device=self.device), s)
-            logits.append(step_logits[0])
+            s, context, _, alpha, e = self.model.read_step(torch.tensor([y], device=self.device), s, h, keys, mask,
+                                                           thought)
             contexts.append(context[0])
             alphas.append(alpha)
             scores.append(e)
         if alphas[0] is None:
-            return torch.stack(logits), torch.stack(contexts), None, None
-        return torch.stack(logits), torch.stack(contexts), torch.cat(alphas), torch.cat(scores)  # (T, V) (T, D) (T, S)
+            return torch.stack(contexts), None, None
+        return torch.stack(contexts), torch.cat(alphas), torch.cat(scores)  # (T, D) (T, S) (T, S)

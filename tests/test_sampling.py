@@ -11,7 +11,9 @@ from models.lm import LanguageModel
 from models.ngram import NGramConfig, NGramLM
 from models.registry import load
 from models.sampling import (
+    Hypothesis,
     SamplingConfig,
+    _beam_step,
     beam_search,
     draw,
     generate,
@@ -335,3 +337,37 @@ def test_wider_beams_keep_more_hypotheses_and_start_from_the_top_tokens():
     assert all(len(kept) == 3 for kept in result.steps)
     with pytest.raises(ValueError):
         beam_search(model, [2], 3, beam=0)
+
+
+def _beam_step_by_full_sort(beam, logits, width, alpha):
+    """The reference: rank every finished hypothesis and every (row, token) extension by one stable sort."""
+    done, live = [h for h in beam if h.finished], [h for h in beam if not h.finished]
+    log_p = torch.log_softmax(logits.double(), -1)
+    total = torch.tensor([h.log_prob for h in live], dtype=torch.float64)[:, None] + log_p
+    score = total / length_norm(len(live[0].tokens) + 1, alpha)
+    pooled = torch.cat([torch.tensor([h.score for h in done], dtype=torch.float64), score.flatten()])
+    order = pooled.sort(descending=True, stable=True).indices
+    order = order[torch.isfinite(pooled[order])][:width]
+    kept = []
+    for i in order.tolist():
+        if i < len(done):
+            kept.append(done[i])
+        else:
+            row, token = divmod(i - len(done), log_p.size(-1))
+            kept.append(Hypothesis(live[row].tokens + (token,), float(total[row, token]),
+                                   float(score[row, token]), token == EOS_ID))
+    return tuple(kept)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7])
+def test_beam_step_ranks_only_the_candidates_as_a_full_sort_would(width):
+    gen = torch.Generator().manual_seed(width)
+    for trial in range(30):
+        live = [Hypothesis((5, 6 + r), -1.0 * r, -1.0 * r, False) for r in range(3)]
+        done = [Hypothesis((4, EOS_ID), -2.5, -2.5, True)]
+        # Rounded logits make many ties, and -inf makes impossible tokens: the cases where order matters.
+        logits = torch.round(torch.randn(3, 12, generator=gen) * 2) / 2
+        logits[:, trial % 12] = -float("inf")
+        beam = tuple(done + live)
+        for alpha in (0.0, 0.6):
+            assert _beam_step(beam, logits, width, alpha) == _beam_step_by_full_sort(beam, logits, width, alpha)

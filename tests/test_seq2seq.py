@@ -134,11 +134,19 @@ def test_translation_fields():
     tr = model.translate("21 nov 2026")
     assert tr.src_tokens == list("21 nov 2026")
     assert tr.attention.shape == tr.scores.shape == (len(tr.token_probs), 11)
-    assert tr.step_probs.shape == (len(tr.token_probs), len(model.tgt_tok))
     assert tr.contexts.shape == (len(tr.token_probs), 32) and tr.thought.shape == (32,)
-    assert torch.allclose(tr.step_probs.sum(-1), torch.ones(len(tr.token_probs)), atol=1e-5)
     assert torch.allclose(tr.contexts, tr.attention @ tr.annotations, atol=1e-6)  # c_i = Σ_j α_ij h_j
     assert torch.allclose(torch.softmax(tr.scores, -1), tr.attention, atol=1e-6)  # α_i = softmax(e_i)
+    # The token probabilities come from the beam's history: they are the decoder's own softmax at every step.
+    h, mask, thought, s = model.encode(torch.tensor([model.source_ids("21 nov 2026")[0]]))
+    keys, y, probs = model.keys(h), EOS_ID, []
+    emitted = [model.tgt_tok.vocab.stoi[t] for t in tr.out_tokens]
+    for k in emitted + [EOS_ID][: len(tr.token_probs) - len(emitted)]:
+        with torch.no_grad():
+            logits, s, _, _ = model.decode_step(torch.tensor([y]), s, h, keys, mask, thought)
+        probs.append(float(torch.softmax(logits[0], -1)[k]))
+        y = k
+    assert np.allclose(tr.token_probs, probs, atol=1e-5)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "🙂 ☃ Ω", "9" * 500, "<script>alert(1)</script>"])

@@ -150,12 +150,10 @@ def read_beam(model: LanguageModel, tokenizer: Tokenizer, text: str, width: int,
     itos = tokenizer.vocab.itos
     result = beam_search(model, model_input(tokenizer, text).ids, n_tokens, width)
     best = result.best.tokens
-    by_prefix = {h.tokens: h.log_prob for kept in result.steps for h in kept}
-    logs = [by_prefix[best[: t + 1]] for t in range(len(best))]  # running Σ log p of the best's prefixes
     history = [KeptHypothesis(i + 1, r + 1, [itos[t] for t in h.tokens], h.log_prob, h.finished)
                for i, kept in enumerate(result.steps) for r, h in enumerate(kept)]
     greedy = draw_samples(model, tokenizer, text, SamplingConfig(greedy=True), 0, n_tokens, 1)[0]
-    return BeamReading(width, [itos[t] for t in best], result.best.log_prob, np.exp(np.diff([0.0] + logs)),
+    return BeamReading(width, [itos[t] for t in best], result.best.log_prob, result.token_probs(),
                        history, greedy)
 
 

@@ -98,7 +98,7 @@ class Timing:
     tokens: int  # T of the sentence as read
     rnn_ms: float
     transformer_ms: float
-    lengths: np.ndarray  # (N,) T of each timed input (the sentence repeated to that length)
+    lengths: np.ndarray  # (N,) T of each timed input of the sweep
     rnn_sweep_ms: np.ndarray  # (N,)
     transformer_sweep_ms: np.ndarray  # (N,)
 
@@ -234,17 +234,25 @@ def forward_ms(model: LanguageModel, ids: list[int], repeats: int = 7) -> float:
     return float(np.median(times))
 
 
+def time_sweep(rnn: LanguageModel, transformer: TransformerLM, lengths: Sequence[int]) -> np.ndarray:
+    """(2, N) forward time in ms of the RNN (row 0) and the transformer (row 1) on inputs of each length.
+
+    Which tokens are read does not change the arithmetic, so the sweep reads ids 3, 4, 5, … and is measured once
+    per model, not once per sentence.
+    """
+    inputs = [[3 + i % (transformer.config.vocab_size - 3) for i in range(n)] for n in lengths]
+    return np.array([[forward_ms(model, ids) for ids in inputs] for model in (rnn, transformer)])
+
+
 def time_forward(rnn: LanguageModel, transformer: TransformerLM, tokenizer: Tokenizer, text: str,
-                 lengths: Sequence[int]) -> Timing:
-    """Forward time of both models on the sentence (as the transformer reads it), and on it repeated to each length."""
+                 lengths: Sequence[int], sweep: np.ndarray) -> Timing:
+    """Forward time of both models on the sentence (as the transformer reads it), beside the sweep over lengths."""
     ids = transformer_input(transformer, tokenizer, text).ids
-    base = ids if len(ids) > 1 else ids * 2
-    padded = [(base * (n // len(base) + 1))[:n] for n in lengths]
     return Timing(
         tokens=len(ids),
         rnn_ms=forward_ms(rnn, ids),
         transformer_ms=forward_ms(transformer, ids),
         lengths=np.asarray(lengths),
-        rnn_sweep_ms=np.array([forward_ms(rnn, p) for p in padded]),
-        transformer_sweep_ms=np.array([forward_ms(transformer, p) for p in padded]),
+        rnn_sweep_ms=sweep[0],
+        transformer_sweep_ms=sweep[1],
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from models.checkpoint import CheckpointError
+from models.readings.recurrent import Reading, read
 from models.registry import Bundle, load
 from models.runtime import one_thread_per_request
 
@@ -44,3 +45,11 @@ def reading_cache(fn):
     """Keep a reading per input for the whole server (``st.cache_data``: each session gets its own copy), so
     a class on the same sentence computes it once."""
     return st.cache_data(max_entries=512, show_spinner=False)(fn)
+
+
+@reading_cache
+def recurrent_reading(name: str, text: str, max_steps: int) -> Reading:
+    """A recurrent model reads <eos> + the sentence with its hand-written cell, every state and gate kept (cached
+    per model and text, so the RNN and the gates pages share it)."""
+    bundle = get_model(name).bundle
+    return read(bundle.model, bundle.tokenizer, text, max_steps)

@@ -12,7 +12,6 @@ from .catalog import ROOT, built_pages
 from .loaders import server_setup
 from .widgets import sidebar
 
-
 # A file, not a ":material/…" name: Streamlit turns a Material page icon into a favicon fetched from Google's
 # font CDN on every page load — a request off the machine, which fails offline and tells a third party who is here.
 ICON = ROOT / "assets" / "icon.png"

@@ -1,6 +1,7 @@
 """Widgets shared by every page: the sidebar, the shared sentence, model pickers, code and CSV."""
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 from collections.abc import Callable, Sequence
@@ -67,11 +68,23 @@ def model_select(label: str, key: str, names: Sequence[str], index: int = 0, ext
                         format_func=model_label)
 
 
+@functools.cache
+def source_of(obj: Callable) -> str:
+    """``inspect.getsource`` once per function per server: it re-reads and re-parses the file on every call."""
+    return inspect.getsource(obj)
+
+
 def show_source(*objects: Callable) -> None:
     """The real source of the functions that computed the figure (``inspect.getsource``)."""
     with st.expander("Show the code that computed this"):
         for obj in objects:
-            st.code(inspect.getsource(obj), language="python")
+            st.code(source_of(obj), language="python")
+
+
+def try_this(*prompts: str) -> None:
+    """The page's "predict, then reveal" prompts, numbered, open by default (fixed text: may use Markdown)."""
+    with st.expander("Try this: predict, then reveal", expanded=True):
+        st.write("\n".join(f"{i}. {prompt}" for i, prompt in enumerate(prompts, start=1)))
 
 
 def table_with_csv(df: pd.DataFrame, file_name: str, key: str) -> None:

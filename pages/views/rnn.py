@@ -8,7 +8,7 @@ from models.projection import pca_2d
 from models.readings.recurrent import Reading, drift, free_run, read, read_ids
 from models.registry import label
 from models.rnn import RecurrentLM, RNNConfig, elman_cell, gru_cell, lstm_cell
-from pages.components.loaders import figure_cache, get_model, reading_cache
+from pages.components.loaders import figure_cache, get_model, reading_cache, recurrent_reading
 from pages.components.recurrent_charts import (
     divergence_figure,
     hidden_state_animation,
@@ -23,17 +23,24 @@ from pages.components.widgets import (
     shared_sentence,
     show_source,
     table_with_csv,
+    try_this,
 )
 
 MAX_STEPS = 40  # the page reads at most this many tokens (the animation stays light in the browser)
 CELLS = {"rnn": elman_cell, "lstm": lstm_cell, "gru": gru_cell}
 
 
-@reading_cache
+TRY_THIS = (  # predict, then reveal
+    'Before pressing ▶: at which word will the true next word rank worst? Then play and check.',
+    'Type a sentence that names someone early ("lily went to the park with her dog and she"): does the '
+    'model still expect "lily" or "her" at the end? Look at the top 10 of the last step.',
+    'Start free running at step 1: how long before the two columns read different words?',
+)
+
+
 def read_sentence(name: str, text: str) -> Reading:
     """The model reads <eos> + the student's sentence, every state kept."""
-    bundle = get_model(name).bundle
-    return read(bundle.model, bundle.tokenizer, text, MAX_STEPS)
+    return recurrent_reading(name, text, MAX_STEPS)
 
 
 @reading_cache
@@ -156,15 +163,6 @@ def numbers(name: str, reading: Reading) -> None:
         table_with_csv(states, f"{name}_hidden_states.csv", key="rnn_csv")
 
 
-def try_this() -> None:
-    """Predict, then reveal."""
-    with st.expander("Try this: predict, then reveal", expanded=True):
-        st.write("1. Before pressing ▶: at which word will the true next word rank worst? Then play and check.\n"
-                 "2. Type a sentence that names someone early (\"lily went to the park with her dog and she\"): "
-                 "does the model still expect \"lily\" or \"her\" at the end? Look at the top 10 of the last step.\n"
-                 "3. Start free running at step 1: how long before the two columns read different words?")
-
-
 st.title("RNN hidden states")
 names = available_models(("rnn", "lstm", "gru"))
 if not names:
@@ -182,5 +180,5 @@ step_detail(reading)
 teacher_vs_free(name, sentence.text, reading)
 state_path(name, sentence.text, cfg.n_hidden)
 numbers(name, reading)
-try_this()
+try_this(*TRY_THIS)
 show_source(RecurrentLM.trace, CELLS[cfg.cell], read, read_ids, free_run)

@@ -7,13 +7,13 @@ import streamlit as st
 
 from models.probes import unit_correlations
 from models.readings.gates import UnitFinder, gate_summary, highway, survival, unit_finder
-from models.readings.recurrent import Reading, read
+from models.readings.recurrent import Reading
 from models.rnn import RecurrentLM, gru_cell, lstm_cell
-from pages.components.loaders import figure_cache, get_model, reading_cache
+from pages.components.loaders import figure_cache, get_model, reading_cache, recurrent_reading
 from pages.components.recurrent_charts import hidden_state_animation, unit_lines_figure, units_heatmap
 from pages.components.recurrent_notation import cell_equations
 from pages.components.tokens import token_spans
-from pages.components.widgets import available_models, shared_sentence, show_source, table_with_csv
+from pages.components.widgets import available_models, shared_sentence, show_source, table_with_csv, try_this
 
 MAX_STEPS = 40
 # name -> (equation, value range, what it does); torch's conventions, which are our models' (see cell_equations)
@@ -42,11 +42,18 @@ HIGHWAY = {
 }
 
 
-@reading_cache
+TRY_THIS = (  # predict, then reveal
+    "Before looking: will the LSTM's forget gate be mostly open (near 1) or closed? Pick *f* and check.",
+    'Put a quotation in the sidebar sentence (she said, "we can play" and left): use the unit finder to '
+    'find a quote unit — does it switch on at the opening quote and off at the closing one?',
+    'In *the state as a highway*, start at step 1: which model keeps more of its early state, the LSTM (∏'
+    ' f) or the GRU (∏ z here, ∏ (1 − z) in the lecture)?',
+)
+
+
 def read_gates(name: str, text: str) -> Reading:
     """The model reads <eos> + the sentence with its hand-written cell; every gate is kept."""
-    bundle = get_model(name).bundle
-    return read(bundle.model, bundle.tokenizer, text, MAX_STEPS)
+    return recurrent_reading(name, text, MAX_STEPS)
 
 
 @reading_cache
@@ -176,17 +183,6 @@ def highway_view(name: str, text: str, cell: str) -> None:
              "state only survives through repeated multiplication by U and tanh′ (see Vanishing gradients).")
 
 
-def try_this() -> None:
-    """Predict, then reveal."""
-    with st.expander("Try this: predict, then reveal", expanded=True):
-        st.write("1. Before looking: will the LSTM's forget gate be mostly open (near 1) or closed? Pick *f* and "
-                 "check.\n"
-                 "2. Put a quotation in the sidebar sentence (she said, \"we can play\" and left): use the unit "
-                 "finder to find a quote unit — does it switch on at the opening quote and off at the closing one?\n"
-                 "3. In *the state as a highway*, start at step 1: which model keeps more of its early state, the "
-                 "LSTM (∏ f) or the GRU (∏ z here, ∏ (1 − z) in the lecture)?")
-
-
 st.title("LSTM & GRU gates")
 st.write("Gates are numbers between 0 and 1 that decide, unit by unit and word by word, what to forget, what to "
          "write and what to show. The same sentence goes through our LSTM and our GRU; every gate below is "
@@ -201,5 +197,5 @@ if sentence.empty:
 for tab, name in zip(st.tabs([n.upper() for n in names]), names, strict=True):
     with tab:
         gate_view(name, sentence.text, get_model(name).bundle.model.config.cell)
-try_this()
+try_this(*TRY_THIS)
 show_source(lstm_cell, gru_cell, RecurrentLM.trace, survival, highway, unit_finder, unit_correlations)

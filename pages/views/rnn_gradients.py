@@ -19,7 +19,7 @@ from models.rnn import RecurrentLM
 from pages.components.gradient_charts import clipping_figure, eigenvalue_figure, growing_lines_figure
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.tokens import token_spans
-from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
+from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv, try_this
 
 MAX_STEPS = 30  # Jacobians are S × S per step: the page reads at most this many tokens
 # Long-range examples written for our vocabulary, in the spirit of "she finally printed her ___ (tickets)".
@@ -29,6 +29,14 @@ LONG_RANGE = {
     "dog": "tom had a little dog named max . every morning they went to the park and played with a stick . "
            "one day it started to rain , so tom ran home with his",
 }
+
+
+TRY_THIS = (  # predict, then reveal
+    "Before pressing ▶ in section 1: which model's curve will fall fastest? Which stays flattest?",
+    'In section 2, which model still gives *lily*/*tom* (the first words) a visible gradient?',
+    'In section 4, find the scale s where the curve stops falling. Is ρ then above or below 1?',
+    'In section 5, set γ = 5: does clipping still help? Why?',
+)
 
 
 @reading_cache
@@ -202,15 +210,6 @@ def clipping_live() -> None:
              f"without clipping: {free.grad_norms.max():.3g}.")
 
 
-def try_this() -> None:
-    """Predict, then reveal."""
-    with st.expander("Try this: predict, then reveal", expanded=True):
-        st.write("1. Before pressing ▶ in section 1: which model's curve will fall fastest? Which stays flattest?\n"
-                 "2. In section 2, which model still gives *lily*/*tom* (the first words) a visible gradient?\n"
-                 "3. In section 4, find the scale s where the curve stops falling. Is ρ then above or below 1?\n"
-                 "4. In section 5, set γ = 5: does clipping still help? Why?")
-
-
 st.title("Vanishing and exploding gradients")
 introduction()
 names = available_models(("rnn", "lstm", "gru"))
@@ -226,6 +225,6 @@ scalar_picture()
 if "rnn" in names:
     matrix_picture(sentence.text)
 clipping_live()
-try_this()
+try_this(*TRY_THIS)
 show_source(RecurrentLM.step_jacobians, jacobian_products, input_gradient_norms, readings.matrix_picture,
             scaled_products, clip_by_norm, mini_train)

@@ -32,6 +32,7 @@ from pages.components.widgets import (
     say,
     show_source,
     table_with_csv,
+    try_this,
 )
 
 PROMPT_TAIL = 12  # words of the prompt shown before each sample (the whole prompt is shown once above)
@@ -40,6 +41,14 @@ MODES = {"greedy": "greedy (always the top token)", "sampling": "pure sampling",
          "top_p": "top-p (nucleus) sampling", "beam": "beam search"}
 KNOBS = {"top_k": "K (top-k)", "top_p": "P (top-p)", "temperature": "temperature T"}
 EMPTY_PROMPT = "The prompt (the sidebar sentence) is empty: generation starts from <eos>, the start of a new story."
+
+
+TRY_THIS = (  # predict, then reveal
+    'Set T = 0.3, then T = 1.5: before you move the slider, guess whether the top bar gets taller or '
+    'shorter. Then check how many tokens a top-p of P = 0.9 keeps at each.',
+    'Generate with top-k and K = 1: what must it equal? Switch the decoding to greedy and compare.',
+    "In the trade-off chart, which K would you pick? Is it near the lecture's K = 40?",
+)
 
 
 def vocabulary(name: str) -> list[str]:
@@ -264,14 +273,6 @@ def trade_off(name: str, text: str) -> None:
         table_with_csv(table, f"{name}_tradeoff_{kind}.csv", key="smp_tradeoff_csv")
 
 
-def try_this() -> None:
-    with st.expander("Try this: predict, then reveal", expanded=True):
-        st.write("1. Set T = 0.3, then T = 1.5: before you move the slider, guess whether the top bar gets taller or "
-                 "shorter. Then check how many tokens a top-p of P = 0.9 keeps at each.\n"
-                 "2. Generate with top-k and K = 1: what must it equal? Switch the decoding to greedy and compare.\n"
-                 "3. In the trade-off chart, which K would you pick? Is it near the lecture's K = 40?")
-
-
 st.title("Decoding and sampling")
 header()
 names = available_models()
@@ -286,5 +287,5 @@ prompt_notes(next_of(model_name, prompt.text), prompt.text)
 live_distribution(model_name, prompt.text)
 generation(model_name, prompt.text)
 trade_off(model_name, prompt.text)
-try_this()
+try_this(*TRY_THIS)
 show_source(read_next_token, truncate, next_token_distribution, step_by_step, beam_search)

@@ -18,6 +18,7 @@ from models.readings.transformer import (
     read_positions,
     read_transformer,
     time_forward,
+    time_sweep,
 )
 from models.registry import label
 from models.transformer import Block, CausalSelfAttention, TransformerConfig, TransformerLM
@@ -43,12 +44,22 @@ from pages.components.widgets import (
     shared_sentence,
     show_source,
     table_with_csv,
+    try_this,
 )
 
 NAME = "transformer"
 COLOUR_NAMES = dict(zip(CATEGORICAL, ("blue", "orange", "green", "pink", "sky blue", "vermilion", "yellow", "black"),
                         strict=True))
 TIMED_LENGTHS = (8, 16, 32, 64)
+
+
+TRY_THIS = (  # predict, then reveal
+    'Before looking at layer 1: will some head attend mostly to the start token <eos>? (Many heads park '
+    'their attention there when nothing earlier is useful.) Check the first column of the thumbnails.',
+    'Find a head whose bright cells sit just left of the diagonal — a "previous token" head. Which layer '
+    'is it in?',
+    'In the logit lens, at which layer does the true next word first reach the top five?',
+)
 
 
 @reading_cache
@@ -76,9 +87,16 @@ def positions_reading(learned: bool) -> Positions:
 
 @reading_cache
 def timings(rnn_name: str, text: str) -> Timing:
-    """Forward time of the RNN and the transformer on the sentence and on it repeated to each timed length."""
+    """Forward time of the RNN and the transformer on the sentence, beside the sweep over the timed lengths."""
     tf = get_model(NAME).bundle
-    return time_forward(get_model(rnn_name).bundle.model, tf.model, tf.tokenizer, text, TIMED_LENGTHS)
+    return time_forward(get_model(rnn_name).bundle.model, tf.model, tf.tokenizer, text, TIMED_LENGTHS,
+                        sweep_of(rnn_name))
+
+
+@reading_cache
+def sweep_of(rnn_name: str) -> np.ndarray:
+    """Forward time of both models at each timed length: once per server and model (it does not depend on the text)."""
+    return time_sweep(get_model(rnn_name).bundle.model, get_model(NAME).bundle.model, TIMED_LENGTHS)
 
 
 @figure_cache
@@ -362,16 +380,6 @@ def parallel_section(text: str, cfg: TransformerConfig) -> None:
         st.dataframe(parallel_numbers(timing, cfg, rnn), hide_index=True, width="stretch")
 
 
-def try_this() -> None:
-    with st.expander("Try this: predict, then reveal", expanded=True):
-        st.write("1. Before looking at layer 1: will some head attend mostly to the start token <eos>? (Many heads "
-                 "park their attention there when nothing earlier is useful.) Check the first column of the "
-                 "thumbnails.\n"
-                 "2. Find a head whose bright cells sit just left of the diagonal — a \"previous token\" head. Which "
-                 "layer is it in?\n"
-                 "3. In the logit lens, at which layer does the true next word first reach the top five?")
-
-
 st.title("Inside the transformer")
 if not available_models((NAME,)):
     st.error("The transformer could not be loaded: see Checkpoints in the sidebar for the rebuild command.")
@@ -391,6 +399,6 @@ causality_note(sentence.text)
 positions_section(len(reading.tokens))
 stream_section(sentence.text, reading, config)
 parallel_section(sentence.text, config)
-try_this()
+try_this(*TRY_THIS)
 show_source(CausalSelfAttention.forward, Block.forward, TransformerLM.trace, read_transformer, open_query, logit_lens,
             forward_work)
