@@ -3,6 +3,7 @@ caching only through the loaders, every model named by its spec."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,24 @@ def test_only_the_loaders_cache(path):
 def test_every_model_is_named_by_its_spec():
     for name in (*LM_NAMES, *SEQ2SEQ_SPECS):
         assert label(name) != name, f"{name} has no display label on its spec"
+
+
+ALLOWED_TAGS = {"b", "i", "small", "br", "code"}
+
+
+def say_templates(path: Path) -> list[str]:
+    """The fixed wording of every ``say(...)`` call: it is HTML, so a literal <eos> there would vanish as a tag."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "say" and node.args
+                and isinstance(node.args[0], ast.Constant)):
+            out.append(node.args[0].value)
+    return out
+
+
+def test_say_templates_use_only_simple_tags():
+    tags = set()
+    for path in PAGE_MODULES:
+        for template in say_templates(path):
+            tags |= {t.strip("/").split()[0] for t in re.findall(r"<([^<>]+)>", template)}
+    assert tags <= ALLOWED_TAGS, f"write &lt;…&gt; for a literal token: {tags - ALLOWED_TAGS}"

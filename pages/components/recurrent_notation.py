@@ -19,8 +19,8 @@ GRU_NOTE = (
     "Torch's nn.GRU, and so our GRU, computes the first line; the lectures (decks 002 and 003) write the second. "
     "Our z_t is the lecture's 1 − z_t: here z_t is the share of h_{t−1} kept, there the share replaced by the "
     "candidate (our n_t, the lecture's ĥ_t). The reset gate also sits elsewhere: after U here, "
-    "r_t ⊙ (U_n h_{t−1} + b′_n), before it in the lecture, U_h(r_t ⊙ h_{t−1}). b_z and b_r are torch's "
-    "b_ih + b_hh; b_n and b′_n stay apart because r_t multiplies only b′_n (the two-bias caveat of deck 000)."
+    "r_t ⊙ (U_n h_{t−1} + b′ₙ), before it in the lecture, U_h(r_t ⊙ h_{t−1}). b_z and b_r are torch's "
+    "b_ih + b_hh; b_n and b′ₙ stay apart because r_t multiplies only b′ₙ (the two-bias caveat of deck 000)."
 )
 LSTM_NOTE = (
     "As in the lecture (deck 002), with ∗ ∈ {f, i, o}; g_t is the lecture's σ_c(W_c x_t + U_c h_{t−1} + b_c) "

@@ -29,7 +29,7 @@ GRU_PARTS = {
     "z": (r"z_t=\sigma(W_z x_t+U_z h_{t-1}+b_z)", (0.0, 1.0),
           "update gate: how much of h_{t−1} is kept (the lecture's 1 − z_t)"),
     "r": (r"r_t=\sigma(W_r x_t+U_r h_{t-1}+b_r)", (0.0, 1.0),
-          "reset gate: how much of U_n h_{t−1} + b′_n the candidate sees"),
+          "reset gate: how much of U_n h_{t−1} + b′ₙ the candidate sees"),
     "n": (r"n_t=\tanh\big(W_n x_t+b_n+r_t\odot(U_n h_{t-1}+b'_n)\big)", (-1.0, 1.0),
           "candidate state (the lecture's ĥ_t)"),
     "h": (r"h_t=(1-z_t)\odot n_t+z_t\odot h_{t-1}", (-1.0, 1.0), "hidden state"),

@@ -133,7 +133,7 @@ def prompt_notes(nxt: NextToken, text: str) -> None:
         say("Not in the vocabulary, read as &lt;unk&gt;: <b>{words}</b>", words=", ".join(nxt.unknown))
     if nxt.windowed:
         st.info(f"This model reads only the last {nxt.window} tokens of the prompt.")
-    say("Prompt: <b>{p}</b> ({n}, counting the start token <eos>)", p=text or "(empty)",
+    say("Prompt: <b>{p}</b> ({n}, counting the start token &lt;eos&gt;)", p=text or "(empty)",
         n="1 token" if nxt.n_ids == 1 else f"{nxt.n_ids} tokens")
 
 

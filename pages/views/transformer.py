@@ -166,8 +166,8 @@ def header(cfg: TransformerConfig) -> None:
     """The lecture's formula with this model's sizes."""
     d_k = cfg.n_embd // cfg.n_head
     st.latex(r"\operatorname{head}_i=\operatorname{softmax}\!\Big(\frac{Q_iK_i^{\top}}{\sqrt{d_k}}+M\Big)V_i,"
-             r"\quad Q_i=XW_i^Q,\ K_i=XW_i^K,\ V_i=XW_i^V,\qquad"
-             r"\operatorname{MultiHead}(X)=[\operatorname{head}_1;\dots;\operatorname{head}_H]\,W^O")
+             r"\quad Q_i=XW_i^Q,\ K_i=XW_i^K,\ V_i=XW_i^V")
+    st.latex(r"\operatorname{MultiHead}(X)=[\operatorname{head}_1;\dots;\operatorname{head}_H]\,W^O")
     st.write(f"Our transformer has L = {cfg.n_layer} layers of H = {cfg.n_head} heads. Each token enters as a vector "
              f"of d_model = {cfg.n_embd} numbers (its embedding plus its position); X holds one such row per token "
              "(after a LayerNorm: see section 5). In every layer each head i projects every token to a query q, a "
