@@ -48,7 +48,8 @@ CATALOG: tuple[PageInfo, ...] = (
     PageInfo("pages/views/sampling.py", "Sampling", ":material/casino:",
              "greedy, temperature, top-k, top-p, beam", "all six LMs", "tests/test_sampling_page.py", "smp_k"),
     PageInfo("pages/views/compare.py", "Compare models", ":material/leaderboard:",
-             "perplexity table, surprisal per token", "all six LMs", "tests/test_compare_page.py"),
+             "perplexity ladder, surprisal per token, loss by position", "all six LMs", "tests/test_compare_page.py",
+             "cmp_model"),
 )
 
 
