@@ -88,6 +88,7 @@ def position_figure(curves: Mapping[str, np.ndarray]) -> go.Figure:
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10),
                       title=dict(text="loss at each position, TinyStories valid (each block read from scratch)",
                                  font=dict(size=14)),
-                      xaxis=dict(title="position t: tokens of context before the predicted one", type="log"),
+                      xaxis=dict(title="position t: tokens of context before the predicted one (log scale)", type="log",
+                                 tickvals=[1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]),
                       yaxis=dict(title="mean −log p (nats)"), legend_title_text="model")
     return fig
