@@ -140,6 +140,18 @@ def mixture_parts(c, lam: tuple[float, float, float]) -> dict[str, np.ndarray]:
 
 
 @figure_cache
+def unseen_of(word: str, alpha: float):
+    mass = mass_of(word)
+    return unseen_mass_figure(mass.alphas, mass.mass, alpha, mass.context)
+
+
+@figure_cache
+def continuation_chart(words: tuple[str, ...]):
+    k = continuation_of(words)
+    return continuation_figure(k.words, k.p_unigram, k.p_continuation)
+
+
+@figure_cache
 def simplex_of(lam: tuple[float, float], tuned: tuple[float, float]):
     found = heldout()["interpolation"]["3"]
     return simplex_figure(np.asarray(found["lambdas"]), found["ppl"], lam, tuned)
@@ -210,7 +222,7 @@ def section_add_alpha(text: str) -> None:
     m1, m2 = st.columns(2)
     m1.metric("Perplexity of your sentence, add-α trigram", ppl_text(p))
     m2.metric("…and under the trigram MLE", ppl_text(mle(c.counts, 3)))
-    st.plotly_chart(add_alpha_figure(alpha), key="ng_alpha_tokens", width="stretch")
+    st.plotly_chart(add_alpha_figure(text, alpha), key="ng_alpha_tokens", width="stretch")
     found = heldout()
     if found:
         st.plotly_chart(alpha_figure(alpha), key="ng_alpha_curve", width="stretch")
@@ -229,8 +241,7 @@ def section_add_alpha(text: str) -> None:
         "<b>{add1}</b> of the probability under add-1, and {mine} at α = {a}. Under MLE they get 0.",
         h=mass.context, c=f"{mass.c_h:,}", k=f"{mass.types:,}", u=f"{mass.vocab_size - mass.types:,}",
         add1=f"{add1:.1%}", mine=f"{mine:.2%}", a=f"{alpha:.2g}")
-    st.plotly_chart(unseen_mass_figure(mass.alphas, mass.mass, alpha, mass.context), key="ng_unseen",
-                    width="stretch")
+    st.plotly_chart(unseen_of(word, alpha), key="ng_unseen", width="stretch")
 
 
 @st.fragment
@@ -279,7 +290,7 @@ def section_kneser_ney(c: SentenceCounts) -> None:
         "after any context; Kneser–Ney's lower order asks how many contexts a word completes.",
         w=k.words[0], n=f"{k.counts[0]:,}", f=f"{k.followers[0]:,}", pu=f"{k.p_unigram[0]:.2e}",
         pc=f"{k.p_continuation[0]:.2e}")
-    st.plotly_chart(continuation_figure(k.words, k.p_unigram, k.p_continuation), key="ng_kn", width="stretch")
+    st.plotly_chart(continuation_chart(words), key="ng_kn", width="stretch")
     st.write(f"Absolute discounts D = n₁/(n₁ + 2n₂): unigram {k.discounts[0]:.3f}, bigram {k.discounts[1]:.3f}, "
              f"trigram {k.discounts[2]:.3f}.")
     table = pd.DataFrame({"word": k.words, "c(w)": k.counts, "p(w) = c(w)/N": k.p_unigram,
