@@ -43,7 +43,7 @@ def test_count_table_is_the_models_bigram_counts(bundle):
     counts = next(df.value for df in at.dataframe if "c(w₋₂ w₋₁ w)" in df.value.columns)
     ids = _ids(bundle, SENTENCE)
     padded = [ids[0]] * 2 + ids
-    assert counts["c(w₋₂ w₋₁ w)"].tolist() == [bundle.model.count(tuple(padded[t : t + 3]))
+    assert counts["c(w₋₂ w₋₁ w)"].tolist() == [bundle.model.count(tuple(padded[t + 1 : t + 4]))
                                              for t in range(len(ids) - 1)]
     assert f"{len(bundle.model.tables[2].counts):,}" in _text(at)  # distinct trigrams, against V³
 

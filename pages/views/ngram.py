@@ -256,7 +256,7 @@ def section_interpolation(text: str) -> None:
     if l1 + l2 > 1:
         l2 = round(1 - l1, 4)
         c2.caption(f"λ₁ + λ₂ may not exceed 1: λ₂ is used as {l2:.2f}.")
-    l3 = round(1 - l1 - l2, 4)
+    l3 = max(0.0, round(1 - l1 - l2, 4))  # never −0.00
     c3.metric("λ₃ (unigram) = 1 − λ₁ − λ₂", f"{l3:.2f}")
     st.caption("Two sliders and λ₃ = 1 − λ₁ − λ₂ keep the weights on the simplex: every slider position is a valid "
                "mixture, and when λ₁ + λ₂ would pass 1 the bigram weight is cut back rather than all three rescaled.")
