@@ -73,6 +73,12 @@ def test_mle_zero_gives_infinity_never_nan(bundle):
     ids = _ids(bundle, SENTENCE)
     view = bundle.model.configured(estimator="mle")
     assert np.allclose(mle["p_ML"], [view.prob(ids[: t + 1], ids[t + 1]) for t in range(len(ids) - 1)])
+    itos = bundle.tokenizer.vocab.itos
+    assert mle["context"].tolist()[:3] == ["<eos> <eos>", "<eos> the", "the dog"]
+    assert mle["context"].tolist()[3:] == [f"{itos[ids[t - 1]]} {itos[ids[t]]}" for t in range(3, len(ids) - 1)]
+    kn = next(df.value for df in at.dataframe if "p_KN(w | w₋₂ w₋₁)" in df.value.columns)
+    assert np.allclose(kn["p_KN(w | w₋₂ w₋₁)"], [bundle.model.prob(ids[: t + 1], ids[t + 1])
+                                                 for t in range(len(ids) - 1)], rtol=1e-6)
     table = next(df.value for df in at.dataframe if "Kneser–Ney" in df.value.columns)
     assert table["MLE"].iloc[2].startswith("∞") and "p = 0" in table["MLE"].iloc[2]
     assert float(table["Kneser–Ney"].iloc[2]) == pytest.approx(bundle.meta["valid_ppl"], abs=0.01)

@@ -98,10 +98,10 @@ def read_counts(model: NGramLM, tokenizer: Tokenizer, text: str) -> SentenceCoun
         raise ValueError("the sentence has no tokens to count")
     itos = tokenizer.vocab.itos
     counts = token_counts(model, ids)
-    padded = [ids[0]] * (model.config.max_order - 1) + list(ids)
-    contexts = [(itos[padded[t]], itos[padded[t + 1]]) for t in range(len(ids) - 1)]
-    trigram = model.configured(order=3, estimator="kn")
-    kn = trigram.distributions(np.asarray([[padded[t], padded[t + 1]] for t in range(len(ids) - 1)]))
+    padded = [ids[0]] * 2 + list(ids)  # the model pads with <eos>: ids[t + 1] follows padded[t + 1], padded[t + 2]
+    pairs = np.asarray([padded[t + 1 : t + 3] for t in range(len(ids) - 1)], dtype=np.int64)  # (T, 2)
+    contexts = [(itos[a], itos[b]) for a, b in pairs]
+    kn = model.configured(order=3, estimator="kn").distributions(pairs)
     kn = kn[np.arange(len(ids) - 1), ids[1:]]
     distinct = list(dict.fromkeys(int(i) for i in ids[1:]))
     shown = np.asarray(distinct[:MAX_TABLE_WORDS], dtype=np.int64)
