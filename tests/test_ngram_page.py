@@ -122,3 +122,14 @@ def test_bad_input_gets_a_message(text, message):
     at = open_page(PAGE, text)
     assert not at.exception
     assert message in " ".join([i.value for i in at.info] + [str(h.proto) for h in at.get("html")])
+
+
+def test_add_one_mass_after_the_rarest_context(bundle):
+    at = open_page(PAGE, SENTENCE)
+    stoi = bundle.tokenizer.vocab.stoi
+    context = at.selectbox(key="ng_context").value
+    assert context == min(["the", "dog", "saw", "big", "and", "cat", "ran", "."],
+                          key=lambda w: bundle.model.count((stoi[w],)))
+    followers, counts = bundle.model.counts((stoi[context],))
+    V = bundle.model.config.vocab_size
+    assert f"{(V - len(followers)) / (counts.sum() + V):.1%}</b> of the probability under add-1" in _text(at)

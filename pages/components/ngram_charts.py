@@ -114,7 +114,8 @@ def simplex_figure(grid: np.ndarray, ppl: Sequence[float | None], chosen: tuple[
     for (l1, l2, _), v in zip(np.round(grid, 4), ppl, strict=True):
         if v is not None:
             z[index[l2], index[l1]] = np.log10(v)
-    ticks = [1, 1.5, 2, 3]
+    lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
+    ticks = [t for t in np.log10([20, 30, 40, 50, 70, 100, 150, 200, 300, 500, 1000]) if lo <= t <= hi]
     data = [
         go.Heatmap(z=z, x=steps.astype(np.float32), y=steps.astype(np.float32), colorscale=SEQUENTIAL,
                    reversescale=True, colorbar=dict(title=dict(text="perplexity"), tickvals=ticks,
@@ -128,7 +129,7 @@ def simplex_figure(grid: np.ndarray, ppl: Sequence[float | None], chosen: tuple[
     return go.Figure(data=data, layout=dict(
         height=420, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.1),
         xaxis=dict(title=dict(text="λ₁ (trigram)"), range=[-0.03, 1.03]),
-        yaxis=dict(title=dict(text="λ₂ (bigram)"), range=[-0.03, 1.03], scaleanchor="x"),
+        yaxis=dict(title=dict(text="λ₂ (bigram)"), range=[-0.03, 1.03]),
     ))
 
 

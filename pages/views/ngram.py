@@ -232,8 +232,10 @@ def section_add_alpha(text: str) -> None:
             p1=f"{best['ppl'][ALPHA_GRID.index(1.0)]:.1f}")
     else:
         st.warning("The held-out curves are missing from the manifest: rebuild with python -m models.train ngram.")
-    words = list(dict.fromkeys(t for t in c.tokens))
-    word = st.selectbox("Context word h", words, index=words.index("the") if "the" in words else 0, key="ng_context")
+    words = list(dict.fromkeys(c.tokens))
+    seen = {t: n for t, n in zip(c.tokens, c.counts.c_hw[0], strict=True) if n > 0}
+    rarest = min(seen, key=seen.get) if seen else words[0]  # add-1's lesson is starkest after a rare context
+    word = st.selectbox("Context word h", words, index=words.index(rarest), key="ng_context")
     mass = mass_of(word)
     add1 = mass.mass[np.argmin(np.abs(mass.alphas - 1.0))]
     mine = (mass.vocab_size - mass.types) * alpha / (mass.c_h + alpha * mass.vocab_size)
@@ -346,8 +348,9 @@ def section_table() -> None:
             cells[name] = f"{v['ppl']:.2f}" if v["ppl"] is not None else zero
         rows.append(cells)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(f"Perplexity on the {found['tokens']:,} tokens of the valid split, computed at training time by "
-               "python -m models.evaluate ngram --smoothing … (see the README). ∞: the share of tokens with p = 0.")
+    st.caption(f"Perplexity on the {found['tokens']:,} tokens of the valid split, scored at training time by the "
+               "evaluator (python -m models.evaluate ngram --smoothing … on the valid text gives the same). Best α "
+               "and λ: the grid points of sections 3 and 4. ∞: the share of tokens given p = 0.")
 
 
 def show_notes(c: SentenceCounts) -> None:
