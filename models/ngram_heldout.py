@@ -133,3 +133,21 @@ def curves(model: NGramLM, ids: np.ndarray) -> dict:
             "best_lambdas": np.round(grid[best], 4).tolist(), "best_ppl": round(finite[best], 4),
         }
     return out
+
+
+def _row(p: np.ndarray) -> dict:
+    result = perplexity(p)
+    return {"ppl": result.as_dict()["ppl"], "zero_tokens": result.zero_tokens, "tokens": result.tokens}
+
+
+def counted_table(model: NGramLM, ids: np.ndarray, found: dict) -> dict:
+    """Perplexity of ``ids`` for orders 1–3 × {MLE, add-α at the best α, interpolation at the best λ} from the
+    curves ``found`` (the evaluator gives the same numbers: tested); Kneser–Ney needs the model's evaluator."""
+    c = token_counts(model, ids)
+    rows = {}
+    for n in range(1, model.config.max_order + 1):
+        best = found["interpolation"][str(n)]["best_lambdas"] if n > 1 else [1.0]
+        rows[str(n)] = {"mle": _row(mle(c, n)),
+                        "add_alpha": _row(add_alpha(c, n, found["add_alpha"][str(n)]["best_alpha"])),
+                        "interpolation": _row(interpolated(c, lecture_to_model(tuple(best))))}
+    return rows

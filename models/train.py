@@ -23,7 +23,7 @@ from .evaluate import evaluate_text, token_nll
 from .fit import FitResult, NextLoss, fit
 from .lm import IGNORE, LanguageModel, RecurrentLanguageModel
 from .ngram import NGramLM
-from .ngram_heldout import curves, lecture_to_model
+from .ngram_heldout import counted_table, curves
 from .optim import seed_everything
 from .registry import SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
 from .seq2seq_train import train_seq2seq_model
@@ -118,21 +118,16 @@ def _scored(model: NGramLM, tokenizer: Tokenizer, text: str) -> dict:
 
 
 def ngram_heldout(model: NGramLM, tokenizer: Tokenizer, texts: dict[str, str]) -> dict:
-    """The manifest's "heldout" entry, per named text: perplexity over the α grid and the λ simplex
-    (``ngram_heldout.curves``), and orders 1–3 × {MLE, add-α at its best α, interpolation at its best λ,
-    Kneser–Ney} scored by the evaluator."""
+    """The manifest's "heldout" entry, per named text: perplexity over the α grid and the λ simplex, and orders
+    1–3 × {MLE, add-α at its best α, interpolation at its best λ, Kneser–Ney} (``ngram_heldout``; Kneser–Ney
+    scored by the evaluator)."""
     out = {}
     for name, text in texts.items():
-        found = curves(model, encode_stream(tokenizer, text).numpy())
-        rows = {}
-        for n in range(1, model.config.max_order + 1):
-            best = found["interpolation"][str(n)]["best_lambdas"] if n > 1 else [1.0]
-            settings = {"mle": {"estimator": "mle"},
-                        "add_alpha": {"estimator": "add", "alpha": found["add_alpha"][str(n)]["best_alpha"]},
-                        "interpolation": {"estimator": "interp",
-                                          "lambdas": lecture_to_model(tuple(best)) + (0.0,) * (3 - n)},
-                        "kneser_ney": {"estimator": "kn"}}
-            rows[str(n)] = {k: _scored(model.configured(order=n, **s), tokenizer, text) for k, s in settings.items()}
+        ids = encode_stream(tokenizer, text).numpy()
+        found = curves(model, ids)
+        rows = counted_table(model, ids, found)
+        for n, row in rows.items():
+            row["kneser_ney"] = _scored(model.configured(order=int(n), estimator="kn"), tokenizer, text)
         out[name] = {**found, "table": rows}
     return out
 

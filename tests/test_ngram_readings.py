@@ -17,6 +17,7 @@ from models.ngram import NGramConfig, NGramLM
 from models.ngram_heldout import (
     ALPHA_GRID,
     add_alpha,
+    counted_table,
     curves,
     interpolated,
     lecture_to_model,
@@ -124,6 +125,15 @@ def test_curves_are_what_the_evaluator_computes():
     assert tri["best_ppl"] == pytest.approx(evaluator(estimator="interp", lambdas=lecture_to_model(tuple(best))),
                                             rel=1e-5)
     assert tri["best_ppl"] <= min(v for v in tri["ppl"] if v is not None)
+    table = counted_table(m, ids, found)  # the manifest's table: the curves' best points, and MLE's zeros
+    for n in ("1", "2", "3"):
+        alpha = found["add_alpha"][n]["best_alpha"]
+        assert table[n]["add_alpha"]["ppl"] == pytest.approx(evaluator(estimator="add", order=int(n), alpha=alpha),
+                                                             rel=1e-5)
+        nll = token_nll(m.configured(estimator="mle", order=int(n)), torch.from_numpy(ids))
+        assert table[n]["mle"]["zero_tokens"] == int(torch.isinf(nll).sum())
+        assert (table[n]["mle"]["ppl"] is None) == bool(torch.isinf(nll).any())
+    assert table["3"]["mle"]["zero_tokens"] > 0
 
 
 def test_shipped_manifest_holds_the_curves_of_the_shipped_counts():
