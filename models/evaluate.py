@@ -250,7 +250,7 @@ def ngram_settings(smoothing: str | None, order: int | None, alpha: float | None
     if smoothing == "add-alpha":
         if alpha is None:
             alpha = tuned["add_alpha"][str(order)]["best_alpha"] if tuned else config.get("alpha", 1.0)
-            settings["alpha_from"] = "best α on the valid split (manifest)" if tuned else "shipped config"
+            settings["alpha_from"] = "best alpha on the valid split (manifest)" if tuned else "shipped config"
         if not alpha > 0:
             raise ValueError("--alpha must be positive")
         changes["alpha"] = settings["alpha"] = float(alpha)
@@ -266,7 +266,7 @@ def ngram_settings(smoothing: str | None, order: int | None, alpha: float | None
         if len(lambdas) != order or min(lambdas) < 0 or abs(sum(lambdas) - 1) > 1e-3:
             raise ValueError(f"--lambdas needs {order} non-negative weights (highest order first) that sum to 1")
         total = sum(lambdas)
-        settings["lambdas"] = [float(x) / total for x in lambdas]
+        settings["lambdas"] = [round(float(x) / total, 6) for x in lambdas]
         changes["lambdas"] = tuple(reversed(settings["lambdas"])) + (0.0,) * (max_order - order)  # unigram first
     return changes, settings
 
