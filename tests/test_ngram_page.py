@@ -9,6 +9,7 @@ from models.ngram_heldout import ALPHA_GRID
 from models.registry import load
 
 from .apptest import figure, open_page, values
+from .test_captions import check_scale, check_tokens
 
 PAGE = "pages/views/ngram.py"
 SENTENCE = "the dog saw the big dog and the cat ran ."
@@ -31,10 +32,11 @@ def _text(at) -> str:
 def test_count_table_is_the_models_bigram_counts(bundle):
     at = open_page(PAGE, SENTENCE)
     fig = figure(at, "ng_table")
-    words = fig["data"][1]["x"]
+    words = fig["data"][0]["x"]
     assert words == ["the", "dog", "saw", "big", "and", "cat", "ran", "."]
     stoi = bundle.tokenizer.vocab.stoi
-    shown = np.asarray(fig["data"][1]["text"], dtype=np.int64)
+    shown = np.asarray(fig["data"][0]["text"], dtype=np.int64)
+    assert fig["data"][0]["y"][0] == f"the ({bundle.model.count((stoi['the'],)):,})"  # unigram count per row
     for i, prev in enumerate(words):
         for j, nxt in enumerate(words):
             assert shown[i][j] == bundle.model.count((stoi[prev], stoi[nxt]))
@@ -133,3 +135,13 @@ def test_add_one_mass_after_the_rarest_context(bundle):
     followers, counts = bundle.model.counts((stoi[context],))
     V = bundle.model.config.vocab_size
     assert f"{(V - len(followers)) / (counts.sum() + V):.1%}</b> of the probability under add-1" in _text(at)
+
+
+def test_captions_name_the_colours_drawn():
+    at = open_page(PAGE, SENTENCE)
+    charts = {key: next(c for c in at.get("plotly_chart") if key in c.proto.id) for key in ("ng_table", "ng_simplex")}
+    captions = [c.value for c in at.caption if c.value.startswith("Colour:")]
+    check_scale(next(c for c in captions if "log₁₀ of the count" in c), charts["ng_table"])
+    check_scale(next(c for c in captions if "valid split" in c), charts["ng_simplex"])
+    samples = [h for h in at.get("html") if "<span title=" in h.proto.body and "trigram" in h.proto.body]
+    check_tokens(next(c for c in captions if "trigram ending" in c), samples[2])

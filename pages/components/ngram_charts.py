@@ -12,24 +12,25 @@ from .plotting import plot_text, safe_labels
 ZERO_GREY = "#bdbdbd"
 
 
-def count_table_figure(words: Sequence[str], table: np.ndarray) -> go.Figure:
-    """The bigram count table as the lecture draws it: rows = previous word, columns = next word; log colour,
-    zero cells grey."""
+def count_table_figure(words: Sequence[str], table: np.ndarray, unigram: np.ndarray) -> go.Figure:
+    """The bigram count table as the lecture draws it: rows = previous word (with its unigram count c(w)),
+    columns = next word; log colour, zero cells grey."""
     labels = safe_labels(words)
     z = np.where(table > 0, np.log10(np.maximum(table, 1)), np.nan).astype(np.float32)  # (W, W)
     zero = np.where(table == 0, 0.0, np.nan).astype(np.float32)
     text = table.astype(str)
+    rows = [f"{w} ({c:,})" for w, c in zip(labels, unigram, strict=True)]  # the unigram count beside each row
     data = [
-        go.Heatmap(z=zero, x=labels, y=labels, colorscale=[[0, ZERO_GREY], [1, ZERO_GREY]], showscale=False,
-                   hoverinfo="skip"),
-        go.Heatmap(z=z, x=labels, y=labels, colorscale=SEQUENTIAL, text=text, texttemplate="%{text}",
+        go.Heatmap(z=z, x=labels, y=rows, colorscale=SEQUENTIAL, text=text, texttemplate="%{text}",
                    customdata=text, colorbar=dict(title=dict(text="log₁₀ count")),
                    hovertemplate="c(%{y} %{x}) = %{customdata}<extra></extra>"),
+        go.Heatmap(z=zero, x=labels, y=rows, colorscale=[[0, ZERO_GREY], [1, ZERO_GREY]], showscale=False,
+                   text=text, texttemplate="%{text}", hoverinfo="skip"),
     ]
     return go.Figure(data=data, layout=dict(
         height=max(320, 28 * len(words) + 140), margin=dict(l=10, r=10, t=30, b=10),
         xaxis=dict(title=dict(text="next word w"), side="top", tickangle=-45),
-        yaxis=dict(title=dict(text="previous word"), autorange="reversed"),
+        yaxis=dict(title=dict(text="previous word (its count c(w))"), autorange="reversed"),
     ))
 
 
@@ -117,8 +118,8 @@ def simplex_figure(grid: np.ndarray, ppl: Sequence[float | None], chosen: tuple[
     lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
     ticks = [t for t in np.log10([20, 30, 40, 50, 70, 100, 150, 200, 300, 500, 1000]) if lo <= t <= hi]
     data = [
-        go.Heatmap(z=z, x=steps.astype(np.float32), y=steps.astype(np.float32), colorscale=SEQUENTIAL,
-                   reversescale=True, colorbar=dict(title=dict(text="perplexity"), tickvals=ticks,
+        go.Heatmap(z=z, x=steps.astype(np.float32), y=steps.astype(np.float32), colorscale=SEQUENTIAL + "_r",
+                   colorbar=dict(title=dict(text="perplexity"), tickvals=ticks,
                                                     ticktext=[f"{10 ** t:.0f}" for t in ticks]),
                    hovertemplate="λ₁ = %{x:.2f}, λ₂ = %{y:.2f}<br>log₁₀ perplexity %{z:.3f}<extra></extra>"),
         go.Scatter(x=[tuned[0]], y=[tuned[1]], mode="markers", name="tuned λ",

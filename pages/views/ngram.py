@@ -102,7 +102,7 @@ def ppl_text(p: np.ndarray) -> str:
 @figure_cache
 def table_figure(text: str):
     c = counts_of(text)
-    return count_table_figure(c.table_words, c.bigram_table)
+    return count_table_figure(c.table_words, c.bigram_table, c.unigram)
 
 
 @figure_cache
@@ -163,11 +163,12 @@ def section_counts(text: str) -> SentenceCounts:
     st.latex(r"p(w_i)=\frac{c(w_i)}{N}\qquad p(w_i\mid w_{i-1})=\frac{c(w_{i-1},w_i)}{c(w_{i-1})}")
     c = counts_of(text)
     st.write("Rows: the previous word; columns: the next word; each cell counts how often that pair occurs in the "
-             "1.3 million training tokens. Grey cells were never seen.")
+             "1.3 million training tokens.")
     if c.table_cut:
         st.info(f"Your sentence has more distinct tokens than the table shows: the first {len(c.table_words)}.")
     st.plotly_chart(table_figure(text), key="ng_table", width="stretch")
-    st.caption("Colour: log₁₀ of the count, dark purple = 1, yellow = the largest; grey = 0 (never seen).")
+    st.caption("Colour: log₁₀ of the count, dark purple = low (a count of 1), yellow = high (the largest); grey "
+               "cells were never seen. Beside each row: the word's own count c(w).")
     s = sparsity_of()
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Zero cells in this table", f"{c.zero_share:.0%}")
@@ -327,7 +328,8 @@ def section_generation(text: str) -> None:
                                 titles=["trigram seen" if x else "trigram never seen" for x in s.trigram_seen]))
             if s.order == 3:
                 say("Longest run of seen trigrams: <b>{n}</b> of {t} tokens.", n=b - a, t=len(s.words))
-    st.caption("Colour: yellow = the trigram ending at this token occurs in training, dark purple = it never does.")
+    st.caption("Colour: dark purple = 0, the trigram ending at this token never occurs in training; yellow = 1, "
+               "it does.")
 
 
 def section_table() -> None:
