@@ -35,7 +35,7 @@ def test_count_table_is_the_models_bigram_counts(bundle):
     words = fig["data"][0]["x"]
     assert words == ["the", "dog", "saw", "big", "and", "cat", "ran", "."]
     stoi = bundle.tokenizer.vocab.stoi
-    shown = np.asarray(fig["data"][0]["text"], dtype=np.int64)
+    shown = np.asarray(fig["data"][0]["customdata"], dtype=np.int64)
     assert fig["data"][0]["y"][0] == f"the ({bundle.model.count((stoi['the'],)):,})"  # unigram count per row
     for i, prev in enumerate(words):
         for j, nxt in enumerate(words):

@@ -19,13 +19,14 @@ def count_table_figure(words: Sequence[str], table: np.ndarray, unigram: np.ndar
     z = np.where(table > 0, np.log10(np.maximum(table, 1)), np.nan).astype(np.float32)  # (W, W)
     zero = np.where(table == 0, 0.0, np.nan).astype(np.float32)
     text = table.astype(str)
+    shown = np.where(table > 0, text, "")  # each cell's number written once, by the trace that colours it
     rows = [f"{w} ({c:,})" for w, c in zip(labels, unigram, strict=True)]  # the unigram count beside each row
     data = [
-        go.Heatmap(z=z, x=labels, y=rows, colorscale=SEQUENTIAL, text=text, texttemplate="%{text}",
+        go.Heatmap(z=z, x=labels, y=rows, colorscale=SEQUENTIAL, text=shown, texttemplate="%{text}",
                    customdata=text, colorbar=dict(title=dict(text="log₁₀ count")),
                    hovertemplate="c(%{y} %{x}) = %{customdata}<extra></extra>"),
         go.Heatmap(z=zero, x=labels, y=rows, colorscale=[[0, ZERO_GREY], [1, ZERO_GREY]], showscale=False,
-                   text=text, texttemplate="%{text}", hoverinfo="skip"),
+                   text=np.where(table == 0, "0", ""), texttemplate="%{text}", hoverinfo="skip"),
     ]
     return go.Figure(data=data, layout=dict(
         height=max(320, 28 * len(words) + 140), margin=dict(l=10, r=10, t=30, b=10),

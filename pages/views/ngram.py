@@ -134,7 +134,7 @@ def mixture_parts(c, lam: tuple[float, float, float]) -> dict[str, np.ndarray]:
     parts = {}
     for k in (2, 1, 0):
         p_k = np.where(seen[k], c.c_hw[k] / np.maximum(c.c_h[k], 1), 0.0)
-        parts[f"λ{3 - k} · {ORDER_NAMES[k + 1]}"] = np.where(weight > 0, model_l[k] * p_k / np.where(
+        parts[f"λ{'₃₂₁'[k]} · {ORDER_NAMES[k + 1]}"] = np.where(weight > 0, model_l[k] * p_k / np.where(
             weight > 0, weight, 1), 0.0)
     return parts
 
