@@ -129,6 +129,7 @@ def evaluate_text(model: LanguageModel, tokenizer, text: str, stride: int = 16) 
     ce = float(nll.double().mean())
     return {
         "tokens": len(nll),
+        "zero_prob_tokens": int(torch.isinf(nll).sum()),  # p = 0 (an MLE n-gram): the perplexity is then ∞
         "oov_rate": round(tokenizer.oov_rate(text), 6),
         "cross_entropy": ce,
         "perplexity": math.exp(ce),
@@ -228,6 +229,48 @@ def score_pairs(model: Seq2Seq, pairs: list[tuple[str, str]], spans_of=None,
     return result
 
 
+SMOOTHING = {"mle": "mle", "add-alpha": "add", "interpolation": "interp", "kneser-ney": "kn"}
+
+
+def ngram_settings(smoothing: str | None, order: int | None, alpha: float | None, lambdas: list[float] | None,
+                   meta: dict, max_order: int) -> tuple[dict, dict]:
+    """``NGramLM.configured`` changes for the command line's smoothing, and the settings to print.
+
+    Unset values come from the manifest's held-out tuning (the best α, the tuned λ) or, without one, the shipped
+    config. ``lambdas`` are in the lecture's order: λ₁ weighs the highest order, the last one the unigram.
+    """
+    config = meta.get("config", {})
+    smoothing = smoothing or {v: k for k, v in SMOOTHING.items()}[config.get("estimator", "kn")]
+    order = order or config.get("order", max_order)
+    if not 1 <= order <= max_order:
+        raise ValueError(f"--order must be between 1 and {max_order}")
+    tuned = meta.get("heldout", {}).get("valid", {})
+    changes = {"estimator": SMOOTHING[smoothing], "order": order}
+    settings = {"smoothing": smoothing, "order": order}
+    if smoothing == "add-alpha":
+        if alpha is None:
+            alpha = tuned["add_alpha"][str(order)]["best_alpha"] if tuned else config.get("alpha", 1.0)
+            settings["alpha_from"] = "best alpha on the valid split (manifest)" if tuned else "shipped config"
+        if not alpha > 0:
+            raise ValueError("--alpha must be positive")
+        changes["alpha"] = settings["alpha"] = float(alpha)
+    if smoothing == "interpolation":
+        if lambdas is None:
+            if order == 1:
+                lambdas = [1.0]
+            elif tuned:
+                lambdas = tuned["interpolation"][str(order)]["best_lambdas"]
+            else:
+                lambdas = list(reversed(config.get("lambdas", [0.1, 0.3, 0.6])[:order]))
+            settings["lambdas_from"] = "tuned on the valid split (manifest)" if tuned else "shipped config"
+        if len(lambdas) != order or min(lambdas) < 0 or abs(sum(lambdas) - 1) > 1e-3:
+            raise ValueError(f"--lambdas needs {order} non-negative weights (highest order first) that sum to 1")
+        total = sum(lambdas)
+        settings["lambdas"] = [round(float(x) / total, 6) for x in lambdas]
+        changes["lambdas"] = tuple(reversed(settings["lambdas"])) + (0.0,) * (max_order - order)  # unigram first
+    return changes, settings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=(*LM_NAMES, *SEQ2SEQ_SPECS))
@@ -236,12 +279,26 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--pairs", help="tab-separated source<TAB>target file (seq2seq models)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--stride", type=int, default=16, help="transformer window stride")
+    ngram = parser.add_argument_group("n-gram estimator (default: the shipped Kneser–Ney trigram)")
+    ngram.add_argument("--smoothing", choices=tuple(SMOOTHING), default=None)
+    ngram.add_argument("--order", type=int, default=None, help="1 (unigram) to 3 (trigram)")
+    ngram.add_argument("--alpha", type=float, default=None, help="add-α pseudo-count (default: the best α)")
+    ngram.add_argument("--lambdas", type=float, nargs="+", default=None, metavar="L",
+                       help="interpolation weights, highest order first as in the lecture (λ₁ trigram, λ₂ bigram, "
+                            "λ₃ unigram), summing to 1 (default: the tuned λ)")
     args = parser.parse_args(argv)
     seq2seq = args.name in SEQ2SEQ_SPECS
     if seq2seq != (args.pairs is not None):
         parser.error("language models take --text, seq2seq models take --pairs")
+    estimator_flags = (args.smoothing, args.order, args.alpha, args.lambdas)
+    if args.name != "ngram" and any(f is not None for f in estimator_flags):
+        parser.error("--smoothing, --order, --alpha and --lambdas apply to the ngram model only")
     bundle = load(args.name, args.device)
+    settings = {}
     try:
+        if args.name == "ngram":
+            changes, settings = ngram_settings(*estimator_flags, bundle.meta, bundle.model.config.max_order)
+            bundle.model = bundle.model.configured(**changes)
         if seq2seq:
             pairs = read_pairs(args.pairs)
             if not pairs:
@@ -254,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(json.dumps({"error": str(err)}))
         return 1
-    print(json.dumps({"model": args.name, "file": args.pairs or args.text, **result}, indent=2))
+    print(json.dumps({"model": args.name, "file": args.pairs or args.text, **result, **settings}, indent=2))
     return 0
 
 

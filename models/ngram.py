@@ -154,6 +154,34 @@ class NGramLM(LanguageModel):
         hit = counts[words == gram[-1]]
         return int(hit[0]) if len(hit) else 0
 
+    def gram_counts(self, grams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """c(h w) and c(h) = Σ_v c(h v) for rows of n-grams (P, n): the MLE's numerator and denominator."""
+        grams = np.asarray(grams, dtype=np.int64)
+        n = grams.shape[1]
+        t, V = self.tables[n - 1], self.config.vocab_size
+        lo, hi = self._ranges(n, grams[:, :-1])
+        # Rows are sorted lexicographically, so (context key, last word) is sorted too: one search finds c(h w).
+        full = _context_key(grams[:, :-1], V) * V + grams[:, -1]
+        table_full = t.keys * V + t.grams[:, -1].astype(np.int64)
+        pos = np.minimum(np.searchsorted(table_full, full), len(table_full) - 1)
+        c_hw = np.where(table_full[pos] == full, t.counts[pos], 0).astype(np.int64)
+        csum = self._csum_raw[n - 1]
+        return c_hw, csum[hi] - csum[lo]
+
+    def continuation_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per word: c(w) and N1+(• w), the number of distinct words seen before it (Kneser & Ney 1995)."""
+        t, V = self.tables[0], self.config.vocab_size
+        words = t.grams[:, 0].astype(np.int64)
+        counts, cont = np.zeros(V, dtype=np.int64), np.zeros(V, dtype=np.int64)
+        counts[words], cont[words] = t.counts, t.cont
+        return counts, cont
+
+    def discounts(self) -> list[float]:
+        """The absolute discount D of each order as KN uses it at this order: raw counts at the top, continuation
+        counts below."""
+        n = self.config.order
+        return [self._disc_raw[k] if k == n - 1 else self._disc_cont[k] for k in range(n)]
+
     def _gather(self, n: int, contexts: np.ndarray, use_cont: bool):
         """Sparse entries (position, word, count) for contexts, plus per-context total and types."""
         lo, hi = self._ranges(n, contexts)
@@ -196,6 +224,9 @@ class NGramLM(LanguageModel):
             w = lambdas[k - 1] * seen
             mix += w[:, None] * p
             weight += w
+        # Every order with weight has an unseen context (λ₃ = 0 and c(h) = 0 above): 0/0, uniform as in MLE.
+        none = weight == 0
+        mix[none], weight[none] = 1.0 / self.config.vocab_size, 1.0
         return mix / weight[:, None]
 
     def _kn(self, n: int, contexts: np.ndarray, top: int) -> np.ndarray:

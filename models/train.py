@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from .evaluate import evaluate_text, token_nll
 from .fit import FitResult, NextLoss, fit
 from .lm import IGNORE, LanguageModel, RecurrentLanguageModel
 from .ngram import NGramLM
+from .ngram_heldout import counted_table, curves
 from .optim import seed_everything
 from .registry import SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
 from .seq2seq_train import train_seq2seq_model
@@ -107,6 +109,29 @@ def _lm_metrics(model: LanguageModel, tokenizer: Tokenizer, valid_text: str) -> 
     }
 
 
+def _scored(model: NGramLM, tokenizer: Tokenizer, text: str) -> dict:
+    """The evaluator's perplexity of ``text`` (∞ stored as null) and its zero-probability tokens."""
+    result = evaluate_text(model, tokenizer, text)
+    ppl = result["perplexity"]
+    return {"ppl": round(ppl, 4) if math.isfinite(ppl) else None, "zero_tokens": result["zero_prob_tokens"],
+            "tokens": result["tokens"]}
+
+
+def ngram_heldout(model: NGramLM, tokenizer: Tokenizer, texts: dict[str, str]) -> dict:
+    """The manifest's "heldout" entry, per named text: perplexity over the α grid and the λ simplex, and orders
+    1–3 × {MLE, add-α at its best α, interpolation at its best λ, Kneser–Ney} (``ngram_heldout``; Kneser–Ney
+    scored by the evaluator)."""
+    out = {}
+    for name, text in texts.items():
+        ids = encode_stream(tokenizer, text).numpy()
+        found = curves(model, ids)
+        rows = counted_table(model, ids, found)
+        for n, row in rows.items():
+            row["kneser_ney"] = _scored(model.configured(order=int(n), estimator="kn"), tokenizer, text)
+        out[name] = {**found, "table": rows}
+    return out
+
+
 def train_zoo_model(name: str, data: Path, device: torch.device, root: Path, max_minutes: float | None,
                     steps: int | None = None) -> dict:
     """Build the vocabulary, train ``name``, write its checkpoint and manifest entry."""
@@ -122,7 +147,8 @@ def train_zoo_model(name: str, data: Path, device: torch.device, root: Path, max
         model.save(path, {"tokenizer": tokenizer.to_dict()})
         wall = time.perf_counter() - start
         record = {"epochs": 1, "steps": 0, "wall_time_s": round(wall, 1), "device": "cpu",
-                  "tokens_per_s": round(len(train_ids) / wall), "train": None}
+                  "tokens_per_s": round(len(train_ids) / wall), "train": None,
+                  "heldout": ngram_heldout(model, tokenizer, {"valid": corpus.valid, "check": CHECK_TEXT})}
     else:
         cfg = spec.train if steps is None else replace(spec.train, max_steps=steps)
         seed_everything(cfg.seed)  # the initial weights
