@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .check_text import CHECK_TEXT
 from .checkpoint import CHECKPOINT_DIR, ship, write_entry
+from .context_curve import curves as position_curves
 from .data import TINYSTORIES, Corpus, encode_stream, parallel_streams, random_windows
 from .evaluate import evaluate_text, token_nll
 from .fit import FitResult, NextLoss, fit
@@ -106,6 +107,7 @@ def _lm_metrics(model: LanguageModel, tokenizer: Tokenizer, valid_text: str) -> 
         "valid_oov_rate": valid["oov_rate"],
         "valid_ppl": round(valid["perplexity"], 4),
         "check_ppl": round(check["perplexity"], 4),
+        "loss_by_position": position_curves(model, tokenizer, valid_text),
     }
 
 
