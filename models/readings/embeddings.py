@@ -65,6 +65,7 @@ def rank_by_cosine(unit: np.ndarray, itos: list[str], query: np.ndarray, exclude
     scores[:N_SPECIALS] = -np.inf
     scores[exclude] = -np.inf
     top = np.argsort(-scores, kind="stable")[:k]
+    top = top[np.isfinite(scores[top])]  # never the excluded words, even when k asks for every word
     rank = None if expected is None else int(1 + (scores > scores[expected]).sum())
     return Ranked([itos[i] for i in top], scores[top].astype(np.float32), [itos[i] for i in exclude],
                   None if expected is None else itos[expected], rank)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..ffnn import FFNNLM
 from ..inputs import model_input
@@ -52,9 +53,9 @@ def walk(model: FFNNLM, tokenizer: Tokenizer, text: str, position: int | None = 
         one_hot[torch.arange(k), torch.tensor(window)] = 1.0
         rows = one_hot @ C  # (k, d): multiplying by a one-hot vector picks one row of C
         x = rows.reshape(-1)  # (k·d,)
-        pre = x @ model.hidden.weight.T + model.hidden.bias  # (H,); nn.Linear stores W₁ᵀ
+        pre = F.linear(x, model.hidden.weight, model.hidden.bias)  # (H,) x W₁ + b₁ (nn.Linear stores W₁ᵀ)
         hidden = torch.tanh(pre)
-        logits = hidden @ model.head.weight.T + model.head.bias  # (V,)
+        logits = F.linear(hidden, model.head.weight, model.head.bias)  # (V,) h W₂ + b₂
         probs = torch.softmax(logits, -1)
     top = torch.argsort(probs, descending=True, stable=True)[:TOP]
     itos = tokenizer.vocab.itos
