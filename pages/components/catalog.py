@@ -31,7 +31,7 @@ CATALOG: tuple[PageInfo, ...] = (
              "counts, sparsity, add-α, interpolation, Kneser–Ney", "ngram", "tests/test_ngram_page.py"),
     PageInfo("pages/views/ffnn.py", "Neural LM & embeddings", ":material/hub:",
              "Bengio 2003 fixed window, embeddings, word2vec", "ffnn, word2vec, all embedding tables",
-             "tests/test_ffnn_page.py", "ffnn_position"),
+             "tests/test_ffnn_page.py", "emb_model"),
     PageInfo("pages/views/rnn.py", "RNN hidden states", ":material/repeat:",
              "h_t = tanh(W x_t + U h_{t−1} + b), teacher forcing", "rnn, lstm, gru", "tests/test_rnn_page.py",
              "rnn_model"),

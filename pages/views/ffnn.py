@@ -299,7 +299,9 @@ def analogy_section(name: str, names: list[str]) -> None:
         st.plotly_chart(analogy_ranks_figure([label(n) for n in results], [x.expected_rank for x in results.values()],
                                              r.expected), key="emb_analogy", width="stretch")
     st.caption("Small models trained on children's stories often miss: the figure shows where the answer lands in "
-               "every model, however far down, rather than examples picked because they work. "
+               "every model, however far down, rather than examples picked because they work. The transformer's table "
+               "is also its output layer (tied weights), so it is trained twice over: as input and as the vector "
+               "each next word is scored against. "
                "python -m models.embeddings NAME --analogies assets/analogies.txt scores a whole list.")
 
 
