@@ -245,3 +245,12 @@ def test_page_neighbours_follow_the_model():
     want = neighbours(embedding_table(bundle.model), bundle.tokenizer.vocab.itos, bundle.tokenizer.vocab.stoi,
                       "happy", 10)
     assert list(fig["y"]) == want.words and list(first) != want.words
+
+
+def test_page_scores_every_model_on_the_analogy_list():
+    at = open_page(PAGE, SENTENCE)
+    table = next(d.value for d in at.dataframe if "top-5" in d.value.columns)
+    row = table[table["model"] == label("word2vec")].iloc[0]
+    entry = read_manifest()["word2vec"]["analogies"]
+    assert (row["analogies"], row["top-1"], row["top-5"]) == (entry["n"], entry["top1"], entry["top5"])
+    assert len(table) == 6  # word2vec and the five neural LMs

@@ -7,6 +7,8 @@ import streamlit as st
 
 from models.ffnn import FFNNLM
 from models.readings.embeddings import (
+    ANALOGY_FILE,
+    AnalogyScore,
     EmbeddingMap,
     PairCosines,
     Ranked,
@@ -17,6 +19,8 @@ from models.readings.embeddings import (
     neighbours,
     pair_cosines,
     rank_by_cosine,
+    read_analogies,
+    score_analogies,
 )
 from models.readings.ffnn import WindowCost, WindowEdit, WindowWalk, edit_far_word, walk, window_cost
 from models.registry import EMBEDDING_NAMES, label
@@ -64,7 +68,8 @@ TRY_THIS = (
     "Edit a word five or more places back. Predict first: will the feed-forward model's bar move at all? The LSTM's?",
     "Pick word2vec, then the transformer, and look up the neighbours of *happy*. Which model puts other feelings "
     "closest?",
-    "Try the analogy *king − man + woman*. Before revealing the ranks: in which model will *queen* land in the top 10?",
+    "Try the analogy *king − man + woman*. Before scrolling to the ranks: in which model will *queen* land in the "
+    "top 10?",
 )
 
 
@@ -115,6 +120,12 @@ def analogy_of(name: str, a: str, b: str, c: str, expected: str | None) -> Ranke
     return analogy(table_of(name), vocab.itos, vocab.stoi, a, b, c, 10, expected)
 
 
+@reading_cache
+def list_score_of(name: str) -> AnalogyScore:
+    """Top-1 and top-5 accuracy of the model's table on the project's analogy list (assets/analogies.txt)."""
+    return score_analogies(table_of(name), get_model(name).bundle.tokenizer.vocab.stoi, read_analogies(ANALOGY_FILE))
+
+
 @figure_cache
 def walk_figure_of(text: str, position: int):
     w = walk_of(text, position)
@@ -130,8 +141,8 @@ def map_figure_of(name: str, tokens: tuple[str, ...]):
 def header() -> None:
     st.title("The neural LM and word embeddings")
     st.latex(r"x=[C(w_{t-4});\dots;C(w_{t-1})]\in\mathbb{R}^{kd},\quad h=\tanh(xW_1+b_1),\quad "
-             r"\hat y=\operatorname{softmax}(hW_2+b_2),"
-             r"\quad W_1\in\mathbb{R}^{kd\times H},\ W_2\in\mathbb{R}^{H\times V}")
+             r"\hat y=\operatorname{softmax}(hW_2+b_2)")
+    st.latex(r"W_1\in\mathbb{R}^{kd\times H},\ W_2\in\mathbb{R}^{H\times V}")
     st.write("Bengio et al. (2003) replaced counts by vectors. Each of the k = 4 previous words is a one-hot vector "
              "of length V; multiplying it by the embedding table C picks one row, the word's embedding of d numbers. "
              "The k embeddings are joined into x, a tanh layer turns x into h, and a softmax over the whole "
@@ -298,6 +309,15 @@ def analogy_section(name: str, names: list[str]) -> None:
             V=f"{len(get_model(name).bundle.tokenizer.vocab) - 3 - 3:,}", model=label(name))
         st.plotly_chart(analogy_ranks_figure([label(n) for n in results], [x.expected_rank for x in results.values()],
                                              r.expected), key="emb_analogy", width="stretch")
+    scores = {n: list_score_of(n) for n in names}
+    with st.expander("Every model on our whole analogy list", expanded=True):
+        st.dataframe(pd.DataFrame({"model": [label(n) for n in scores], "analogies": [x.n for x in scores.values()],
+                                   "top-1": [x.top1 for x in scores.values()],
+                                   "top-5": [x.top5 for x in scores.values()]}), hide_index=True, width="stretch")
+        st.caption(f"{scores[names[0]].n} analogies of common words in five groups (he : she, singular : plural, "
+                   "present : past, adjective : comparative, verb : -ing), every ordered pair of pairs within a group, "
+                   "written for this project: a line a b c d counts when d is the first (top-1) or among the first "
+                   "five (top-5) of b − a + c.")
     st.caption("Small models trained on children's stories often miss: the figure shows where the answer lands in "
                "every model, however far down, rather than examples picked because they work. The transformer's table "
                "is also its output layer (tied weights), so it is trained twice over: as input and as the vector "
@@ -316,4 +336,5 @@ walk_section(sentence.text)
 window_section(sentence.text)
 embedding_sections(sentence.text)
 try_this(*TRY_THIS)
-show_source(FFNNLM.forward, walk, edit_far_word, window_cost, neighbours, analogy, rank_by_cosine, embedding_map)
+show_source(FFNNLM.forward, walk, edit_far_word, window_cost, neighbours, analogy, rank_by_cosine, embedding_map,
+            score_analogies)
