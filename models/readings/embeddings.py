@@ -42,6 +42,8 @@ def unit_rows(table: np.ndarray) -> np.ndarray:
 def word_id(stoi: dict[str, int], word: str) -> int:
     """The id of a word (lowercased, as the tokenizer reads it); UnknownWord when it is not in the vocabulary."""
     w = word.strip().lower()
+    if not w:
+        raise UnknownWord("type a word first")
     if w not in stoi or stoi[w] < N_SPECIALS:
         raise UnknownWord(f"'{word.strip()}' is not in the {len(stoi):,}-word vocabulary; try a more common word")
     return stoi[w]

@@ -133,6 +133,36 @@ def walk_figure_of(text: str, position: int):
 
 
 @figure_cache
+def cost_figure_of():
+    cost = cost_of()
+    return window_cost_figure(cost.ks, cost.first_layer, cost.one_hot_layer, cost.rest, cost.k)
+
+
+@figure_cache
+def edit_figure_of(text: str, index: int, replacement: str, names: tuple[str, ...]):
+    edit = edit_of(text, index, replacement, names)
+    return edit_figure([label(n) for n in edit.names], edit.max_change)
+
+
+@figure_cache
+def pairs_figure_of(name: str, tokens: tuple[str, ...]):
+    pairs = pairs_of(name, tokens)
+    return cosine_pairs_figure(pairs.words, pairs.one_hot, pairs.embedded, label(name))
+
+
+@figure_cache
+def neighbours_figure_of(name: str, word: str, k: int):
+    r = neighbours_of(name, word, k)
+    return neighbours_figure(r.words, r.cosines, f"{label(name)}: nearest to '{word.strip().lower()}'")
+
+
+@figure_cache
+def analogy_figure_of(names: tuple[str, ...], a: str, b: str, c: str, expected: str):
+    ranks = [analogy_of(n, a, b, c, expected).expected_rank for n in names]
+    return analogy_ranks_figure([label(n) for n in names], ranks, expected.strip().lower())
+
+
+@figure_cache
 def map_figure_of(name: str, tokens: tuple[str, ...]):
     m = map_of(name, tokens)
     return map_figure(m.words, m.xy, m.category, m.in_sentence, CATEGORY_ORDER, m.explained, label(name))
@@ -178,8 +208,7 @@ def walk_section(text: str) -> None:
 
 def window_cost_part() -> None:
     cost = cost_of()
-    st.plotly_chart(window_cost_figure(cost.ks, cost.first_layer, cost.one_hot_layer, cost.rest, cost.k),
-                    key="ffnn_cost", width="stretch")
+    st.plotly_chart(cost_figure_of(), key="ffnn_cost", width="stretch")
     i = int(np.flatnonzero(cost.ks == cost.k)[0]) if cost.k in cost.ks else 0
     st.write(f"Only W₁ grows with the window: k·d·H = {cost.k} · d · H = {int(cost.first_layer[i]):,} weights now; "
              f"doubling k doubles it. Fed one-hot vectors directly (the lecture's W₁ ∈ ℝ^(kV×H)) it would be "
@@ -208,15 +237,15 @@ def window_section(text: str) -> None:
         except UnknownWord as err:
             st.warning(str(err))
         else:
-            edit_result(edit)
+            edit_result(edit, edit_figure_of(text, index, replacement, tuple(names)))
     window_cost_part()
 
 
-def edit_result(edit: WindowEdit) -> None:
+def edit_result(edit: WindowEdit, figure) -> None:
     say("Predicting the word after <b>{end}</b>, with word {i} (<b>{old}</b>, {d} places back) replaced by "
         "<b>{new}</b>:", end=" ".join(edit.tokens[-4:]), i=edit.index, old=edit.tokens[edit.index], d=edit.distance,
         new=edit.edited[edit.index])
-    st.plotly_chart(edit_figure([label(n) for n in edit.names], edit.max_change), key="ffnn_edit", width="stretch")
+    st.plotly_chart(figure, key="ffnn_edit", width="stretch")
     st.dataframe(pd.DataFrame({
         "model": [label(n) for n in edit.names], "first choice before": edit.top_before,
         "its p before": edit.p_before, "its p after": edit.p_after, "first choice after": edit.top_after,
@@ -250,8 +279,7 @@ def onehot_section(name: str, tokens: tuple[str, ...]) -> None:
     if len(pairs.words) < 2:
         st.info("Type a sentence with at least two different known words to compare them.")
         return
-    st.plotly_chart(cosine_pairs_figure(pairs.words, pairs.one_hot, pairs.embedded, label(name)), key="emb_pairs",
-                    width="stretch")
+    st.plotly_chart(pairs_figure_of(name, tokens), key="emb_pairs", width="stretch")
     i, j = np.unravel_index(np.argmax(pairs.embedded - 2 * np.eye(len(pairs.words))), pairs.embedded.shape)
     say("Two different one-hot vectors never share a 1, so every pair of words is equally unrelated: cosine 0. The "
         "embeddings of {model} are not: among your words, <b>{a}</b> and <b>{b}</b> are the closest pair "
@@ -277,9 +305,7 @@ def neighbours_section(name: str, names: list[str], tokens: tuple[str, ...]) -> 
     except UnknownWord as err:
         st.warning(str(err))
         return
-    st.plotly_chart(neighbours_figure(ranked[name].words, ranked[name].cosines,
-                                      f"{label(name)}: nearest to '{word.strip().lower()}'"), key="emb_neighbours",
-                    width="stretch")
+    st.plotly_chart(neighbours_figure_of(name, word, k), key="emb_neighbours", width="stretch")
     st.write("The same word's neighbours in every model, side by side (cosine in brackets):")
     st.dataframe(pd.DataFrame({label(n): [f"{w} ({c:.2f})" for w, c in zip(r.words, r.cosines, strict=True)]
                                for n, r in ranked.items()}), hide_index=True, width="stretch")
@@ -307,8 +333,7 @@ def analogy_section(name: str, names: list[str]) -> None:
     if r.expected is not None:
         say("<b>{d}</b> lands at rank {rank} of {V} candidates in {model}.", d=r.expected, rank=f"{r.expected_rank:,}",
             V=f"{len(get_model(name).bundle.tokenizer.vocab) - 3 - 3:,}", model=label(name))
-        st.plotly_chart(analogy_ranks_figure([label(n) for n in results], [x.expected_rank for x in results.values()],
-                                             r.expected), key="emb_analogy", width="stretch")
+        st.plotly_chart(analogy_figure_of(tuple(results), a, b, c, d.strip()), key="emb_analogy", width="stretch")
     scores = {n: list_score_of(n) for n in names}
     with st.expander("Every model on our whole analogy list", expanded=True):
         st.dataframe(pd.DataFrame({"model": [label(n) for n in scores], "analogies": [x.n for x in scores.values()],
