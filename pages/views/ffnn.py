@@ -184,7 +184,7 @@ def header() -> None:
 def walk_section(text: str) -> None:
     """1. One prediction followed through the network (a fragment: the slider reruns only this)."""
     st.subheader("1. One prediction, step by step")
-    n = len(get_model(NAME).bundle.tokenizer.tokens(text))
+    n = max(1, len(get_model(NAME).bundle.tokenizer.tokens(text)))
     position = st.slider("Predict the word after word number", 0, n, n, key="ffnn_position",
                          help="0 predicts the first word (after the start token <eos>); the last value predicts "
                               "the word after your sentence.") + 1
