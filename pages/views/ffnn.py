@@ -250,9 +250,10 @@ def edit_result(edit: WindowEdit, figure) -> None:
         "model": [label(n) for n in edit.names], "first choice before": edit.top_before,
         "its p before": edit.p_before, "its p after": edit.p_after, "first choice after": edit.top_after,
         "max |Δ log p|": edit.max_change}), hide_index=True, width="stretch")
-    st.caption("The feed-forward model reads only the last 4 words, so its next-word distribution is the same to the "
-               "last bit: Δ = 0 exactly. The LSTM carries a state through every word and the transformer attends "
-               "to all of them, so the edit reaches both.")
+    k = get_model(NAME).bundle.model.config.k
+    st.caption(f"The feed-forward model reads only the last {k} words, so its next-word distribution is the same to "
+               "the last bit: Δ = 0 exactly. The LSTM carries a state through every word and the transformer attends "
+               "to every word within its positions (the last 64 tokens), so the edit reaches both.")
 
 
 @st.fragment
