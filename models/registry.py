@@ -15,6 +15,7 @@ from .rnn import RecurrentLM, RNNConfig
 from .seq2seq import ATTENTIONS, Seq2Seq, Seq2SeqConfig
 from .tokenizer import Tokenizer
 from .transformer import TransformerConfig, TransformerLM
+from .word2vec import Word2Vec, Word2VecConfig
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,30 @@ SEQ2SEQ_SPECS: dict[str, Seq2SeqSpec] = {
 }
 
 
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """A model that learns word vectors only (not a language model: no page samples from it)."""
+
+    name: str
+    label: str
+    train: TrainConfig
+
+
+EMBEDDING_SPECS: dict[str, EmbeddingSpec] = {
+    # batch_size counts centre words; eval_tokens the valid centre words of the validation loss. No early stop
+    # (patience > max_steps / eval_every): the analogies kept improving after the valid loss had flattened.
+    "word2vec": EmbeddingSpec(
+        "word2vec", "word2vec (skip-gram)",
+        TrainConfig(batch_size=1024, lr=1e-2, warmup=100, max_steps=12000, weight_decay=0.0, grad_clip=0.0,
+                    eval_every=500, patience=100, eval_tokens=8192),
+    ),
+}
+EMBEDDING_NAMES = tuple(EMBEDDING_SPECS)
+
+
 def label(name: str) -> str:
     """The display name of any zoo model (its spec carries it, so a new model needs no UI table)."""
-    spec = SPECS.get(name) or SEQ2SEQ_SPECS.get(name)
+    spec = SPECS.get(name) or SEQ2SEQ_SPECS.get(name) or EMBEDDING_SPECS.get(name)
     return spec.label if spec else name
 
 
@@ -120,7 +142,7 @@ class Bundle:
     """A loaded model with its tokenizer and manifest entry."""
 
     name: str
-    model: LanguageModel
+    model: LanguageModel | Seq2Seq | Word2Vec
     tokenizer: Tokenizer
     meta: dict
 
@@ -139,9 +161,16 @@ def checkpoint_file(name: str) -> str:
 
 def load(name: str, device: str | None = None, root: Path = CHECKPOINT_DIR) -> Bundle:
     """Load a verified checkpoint in eval mode; raises CheckpointError naming the rebuild command."""
-    if name not in SPECS and name not in SEQ2SEQ_SPECS:
-        raise KeyError(f"unknown model '{name}'; known: {', '.join([*SPECS, *SEQ2SEQ_SPECS])}")
+    known = (*SPECS, *SEQ2SEQ_SPECS, *EMBEDDING_SPECS)
+    if name not in known:
+        raise KeyError(f"unknown model '{name}'; known: {', '.join(known)}")
     path, entry = verified_path(name, root)
+    if name in EMBEDDING_SPECS:
+        payload = load_torch(path, name)
+        model = Word2Vec(Word2VecConfig(**payload["config"]))
+        model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+        model = model.to(best_device(device)).eval().requires_grad_(False)
+        return Bundle(name, model, Tokenizer.from_dict(payload["tokenizer"]), entry)
     if name in SEQ2SEQ_SPECS:
         payload = load_torch(path, name)
         toks = payload["tokenizer"]

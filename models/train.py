@@ -1,7 +1,7 @@
 """Train one zoo model and ship it: ``python -m models.train NAME [--data DIR] [--device cpu|cuda]``.
 
 Language models train through the shared ``fit`` loop (seeded AdamW, warm-up + cosine, early stopping
-on valid loss); seq2seq models go to ``seq2seq_train``. Both write the checkpoint to
+on valid loss); seq2seq models go to ``seq2seq_train``, word2vec to ``word2vec_train``. All write the checkpoint to
 ``assets/checkpoints/`` and its manifest entry (``checkpoint.write_entry``) with their own metrics.
 """
 from __future__ import annotations
@@ -26,9 +26,10 @@ from .lm import IGNORE, LanguageModel, RecurrentLanguageModel
 from .ngram import NGramLM
 from .ngram_heldout import counted_table, curves
 from .optim import seed_everything
-from .registry import SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
+from .registry import EMBEDDING_SPECS, SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
 from .seq2seq_train import train_seq2seq_model
 from .tokenizer import Tokenizer, WordTokenizer
+from .word2vec_train import train_word2vec_model
 
 
 class _LMBatches:
@@ -165,7 +166,7 @@ def train_zoo_model(name: str, data: Path, device: torch.device, root: Path, max
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", choices=(*SPECS, *SEQ2SEQ_SPECS))
+    parser.add_argument("name", choices=(*SPECS, *SEQ2SEQ_SPECS, *EMBEDDING_SPECS))
     parser.add_argument("--data", type=Path, default=TINYSTORIES,
                         help="TinyStories folder (language models) or eng-fra.txt (fra-* models)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
@@ -181,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         data = None if args.data == TINYSTORIES else args.data
         entry = train_seq2seq_model(args.name, data, device, args.out, args.max_minutes, args.steps)
         print(f"{args.name}: {json.dumps(entry['metrics'], indent=1)}")
+        return 0
+    if args.name in EMBEDDING_SPECS:
+        entry = train_word2vec_model(args.name, args.data, device, args.out, args.max_minutes, args.steps)
+        print(f"{args.name}: analogies {json.dumps(entry['analogies'])}, {entry['wall_time_s']:.0f} s")
         return 0
     entry = train_zoo_model(args.name, args.data, device, args.out, args.max_minutes, args.steps)
     print(f"{args.name}: valid perplexity {entry['valid_ppl']:.2f}, {entry['params']:,} parameters, "

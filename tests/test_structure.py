@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.registry import LM_NAMES, SEQ2SEQ_SPECS, label
+from models.registry import EMBEDDING_NAMES, LM_NAMES, SEQ2SEQ_SPECS, label
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_MODULES = sorted((ROOT / "pages").rglob("*.py"))
@@ -56,7 +56,7 @@ def test_only_the_loaders_cache(path):
 
 
 def test_every_model_is_named_by_its_spec():
-    for name in (*LM_NAMES, *SEQ2SEQ_SPECS):
+    for name in (*LM_NAMES, *EMBEDDING_NAMES, *SEQ2SEQ_SPECS):
         assert label(name) != name, f"{name} has no display label on its spec"
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from models.checkpoint import rebuild_command
-from models.registry import LM_NAMES, SEQ2SEQ_SPECS
+from models.registry import EMBEDDING_NAMES, LM_NAMES, SEQ2SEQ_SPECS
 from models.registry import label as model_label
 from models.runtime import device_label
 
@@ -39,7 +39,7 @@ def sidebar() -> None:
         _keep_in_url()
         st.caption(f"Device: **{device_label()}**")
         with st.expander("Checkpoints", expanded=False):
-            for name in (*LM_NAMES, *SEQ2SEQ_SPECS):
+            for name in (*LM_NAMES, *EMBEDDING_NAMES, *SEQ2SEQ_SPECS):
                 loaded = get_model(name)
                 if loaded.bundle is not None:
                     st.write(f"✅ {model_label(name)} — {loaded.bundle.meta['params']:,} parameters")
