@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .inputs import model_input
+from .tokenizer import WordTokenizer
 
 # The training data lives beside the checkout and is never committed (see SOURCES.md).
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -77,3 +78,10 @@ def parallel_streams(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
 def encode_stream(tokenizer, text: str) -> torch.Tensor:
     """Encode ``text`` to a long tensor through ``model_input``: a leading ``<eos>`` gives the first token a context."""
     return torch.from_numpy(np.asarray(model_input(tokenizer, text).ids, dtype=np.int64))
+
+
+def zoo_data(root: Path | str = TINYSTORIES) -> tuple[Corpus, WordTokenizer, torch.Tensor]:
+    """What every zoo model trains on: the TinyStories corpus, its shared word vocabulary, the train ids."""
+    corpus = Corpus.tinystories(root)
+    tokenizer = WordTokenizer.build(corpus.train)
+    return corpus, tokenizer, encode_stream(tokenizer, corpus.train)

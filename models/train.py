@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from .check_text import CHECK_TEXT
 from .checkpoint import CHECKPOINT_DIR, ship, write_entry
 from .context_curve import curves as position_curves
-from .data import TINYSTORIES, Corpus, encode_stream, parallel_streams, random_windows
+from .data import TINYSTORIES, encode_stream, parallel_streams, random_windows, zoo_data
 from .evaluate import evaluate_text, token_nll
 from .fit import FitResult, NextLoss, fit
 from .lm import IGNORE, LanguageModel, RecurrentLanguageModel
@@ -28,7 +28,7 @@ from .ngram_heldout import counted_table, curves
 from .optim import seed_everything
 from .registry import EMBEDDING_SPECS, SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
 from .seq2seq_train import train_seq2seq_model
-from .tokenizer import Tokenizer, WordTokenizer
+from .tokenizer import Tokenizer
 from .word2vec_train import train_word2vec_model
 
 
@@ -139,9 +139,7 @@ def train_zoo_model(name: str, data: Path, device: torch.device, root: Path, max
                     steps: int | None = None) -> dict:
     """Build the vocabulary, train ``name``, write its checkpoint and manifest entry."""
     spec = SPECS[name]
-    corpus = Corpus.tinystories(data)
-    tokenizer = WordTokenizer.build(corpus.train)
-    train_ids = encode_stream(tokenizer, corpus.train)
+    corpus, tokenizer, train_ids = zoo_data(data)
     root.mkdir(parents=True, exist_ok=True)
     path = root / checkpoint_file(name)
     if spec.family == "ngram":

@@ -12,12 +12,11 @@ from pathlib import Path
 import torch
 
 from .checkpoint import ship, write_entry
-from .data import Corpus, encode_stream
+from .data import encode_stream, zoo_data
 from .fit import FitResult, NextLoss, fit
 from .optim import seed_everything
 from .readings.embeddings import ANALOGY_FILE, read_analogies, score_analogies
 from .registry import EMBEDDING_SPECS, TrainConfig, checkpoint_file
-from .tokenizer import WordTokenizer
 from .word2vec import Word2Vec, Word2VecConfig, context_slots, keep_probability, noise_distribution
 
 
@@ -77,9 +76,7 @@ def train_word2vec_model(name: str, data: Path, device: torch.device, root: Path
                          steps: int | None = None) -> dict:
     """Build the zoo's vocabulary, train word2vec, write its checkpoint and manifest entry (with analogy scores)."""
     spec = EMBEDDING_SPECS[name]
-    corpus = Corpus.tinystories(data)
-    tokenizer = WordTokenizer.build(corpus.train)
-    train_ids = encode_stream(tokenizer, corpus.train)
+    corpus, tokenizer, train_ids = zoo_data(data)
     cfg = spec.train if steps is None else replace(spec.train, max_steps=steps)
     seed_everything(cfg.seed)  # the initial weights
     config = Word2VecConfig(vocab_size=len(tokenizer))
