@@ -93,7 +93,9 @@ def fit(
             model.eval()
             vloss = validate()
             model.train()
-            bar.write(f"step {steps}: valid loss {vloss:.4f} (ppl {math.exp(vloss):.2f})")
+            # Perplexity means something for a next-token loss only (not for word2vec's "centres").
+            ppl = f" (ppl {math.exp(vloss):.2f})" if unit == "tokens" else ""
+            bar.write(f"step {steps}: valid loss {vloss:.4f}{ppl}")
             if stopper.update(vloss, steps, model):
                 bar.write("early stop: valid loss stopped improving")
                 break
