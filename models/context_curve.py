@@ -54,7 +54,7 @@ def curve_entry(model: LanguageModel, tokenizer, text: str) -> dict:
     return {"nats": [round(float(v), 4) for v in loss_by_position(model, ids)], "blocks": len(blocks(ids))}
 
 
-def curves(model: LanguageModel, tokenizer, valid_text: str) -> dict:
+def position_curves(model: LanguageModel, tokenizer, valid_text: str) -> dict:
     """The manifest's "loss_by_position": on the valid text, and on the check text that the tests reproduce."""
     return {"valid": curve_entry(model, tokenizer, valid_text), "check": curve_entry(model, tokenizer, CHECK_TEXT)}
 
@@ -63,7 +63,7 @@ def record(name: str, valid_text: str, root: Path = CHECKPOINT_DIR) -> dict:
     """Measure a shipped model's curves and write them into its manifest entry (training does this for new ones)."""
     bundle = load(name, "cpu", root)
     entry = dict(read_manifest(root)[name])
-    entry["loss_by_position"] = curves(bundle.model, bundle.tokenizer, valid_text)
+    entry["loss_by_position"] = position_curves(bundle.model, bundle.tokenizer, valid_text)
     update_manifest(name, entry, root)
     return entry["loss_by_position"]
 

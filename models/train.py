@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .check_text import CHECK_TEXT
 from .checkpoint import CHECKPOINT_DIR, ship, write_entry
-from .context_curve import curves as position_curves
+from .context_curve import position_curves
 from .data import TINYSTORIES, encode_stream, parallel_streams, random_windows, zoo_data
 from .evaluate import evaluate_text, token_nll
 from .fit import FitResult, NextLoss, fit

@@ -14,6 +14,7 @@ import torch
 
 from ..projection import pca_axes
 from ..tokenizer import SPECIALS
+from ..vectors import unit_rows
 
 ANALOGY_FILE = Path(__file__).resolve().parent.parent.parent / "assets" / "analogies.txt"
 N_SPECIALS = len(SPECIALS)  # <pad>, <unk>, <eos>: never offered as a neighbour or an answer
@@ -32,11 +33,6 @@ def embedding_table(model: torch.nn.Module) -> np.ndarray:
     if not isinstance(layer, torch.nn.Embedding):
         raise TypeError(f"{type(model).__name__} has no word embedding table")
     return layer.weight.detach().float().cpu().numpy()
-
-
-def unit_rows(table: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1, so a dot product is a cosine."""
-    return table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
 
 
 def word_id(stoi: dict[str, int], word: str) -> int:

@@ -80,12 +80,6 @@ def read_translation(model: Seq2Seq, text: str, beam: int = 1) -> Seq2SeqReading
     )
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """α_j = exp(e_j) / Σ_k exp(e_k), computed as exp(e_j − max e) (the same α: softmax ignores a shift)."""
-    z = np.exp(scores - scores.max())
-    return z / z.sum()
-
-
 def length_curves(metrics: dict[str, dict], metric: str) -> tuple[list[str], dict[str, list[float]]]:
     """Each model's ``metric`` per source-length bucket, as recorded in its manifest entry at training time."""
     buckets = list(next(iter(metrics.values()))["by_length"]) if metrics else []

@@ -18,6 +18,7 @@ from ..lm import LanguageModel
 from ..sampling import ranks
 from ..tokenizer import Tokenizer
 from ..transformer import TransformerConfig, TransformerLM, sinusoidal_positions
+from ..vectors import softmax, unit_rows
 
 LENS_TOP = 5  # next-token guesses kept per position and layer
 
@@ -169,13 +170,12 @@ def mask_softmax(scores: np.ndarray, masked: bool) -> np.ndarray:
     """(T, T) scores S -> α = softmax(S + M) row by row, M = −∞ above the diagonal; without the mask, softmax(S)."""
     future = np.triu(np.ones(scores.shape, dtype=bool), 1)
     kept = np.where(future, -np.inf, scores) if masked else scores
-    e = np.exp(kept - kept.max(1, keepdims=True))  # exp(−∞) = 0: the future gets no weight
-    return (e / e.sum(1, keepdims=True)).astype(np.float32)
+    return softmax(kept, axis=1).astype(np.float32)  # exp(−∞) = 0: the future gets no weight
 
 
 def position_similarity(pe: np.ndarray) -> np.ndarray:
     """Cosine similarity between every pair of position vectors: (P, C) -> (P, P)."""
-    unit = pe / np.maximum(np.linalg.norm(pe, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(pe)
     return (unit @ unit.T).astype(np.float32)
 
 

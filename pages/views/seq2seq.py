@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from models.dates import parse
-from models.readings.seq2seq import Seq2SeqReading, length_curves, read_translation, softmax
+from models.readings.seq2seq import Seq2SeqReading, length_curves, read_translation
 from models.registry import SEQ2SEQ_SPECS
 from models.seq2seq import AdditiveAttention, BilinearAttention, DotAttention, NoAttention, Seq2Seq, SourceDecoder
+from models.vectors import softmax
 from pages.components.attention_charts import scores_figure
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.seq2seq_charts import alignment_figure, by_length_figure, context_figure
