@@ -144,19 +144,19 @@ class Knockout:
     query: int  # t₁, 0-based
     key: int  # t₂, 0-based
     change: Change
-    words_before: list[str]  # the TOP most probable next tokens at the query, model's own
-    probs_before: np.ndarray  # (TOP,)
-    words_after: list[str]  # the same with the edge cut
-    probs_after: np.ndarray  # (TOP,)
+    words: list[str]  # (W,) the TOP most probable next tokens at the query with and without the cut, together
+    probs_before: np.ndarray  # (W,) their probabilities, model's own
+    probs_after: np.ndarray  # (W,) with the edge cut
 
 
 TOP = 5
 
 
-def _top(tokenizer: Tokenizer, logits: torch.Tensor) -> tuple[list[str], np.ndarray]:
-    """The TOP most probable next tokens of logits (V,) and their probabilities."""
-    top = F.softmax(logits.float(), -1).topk(TOP)
-    return [tokenizer.vocab.itos[i] for i in top.indices.tolist()], top.values.cpu().numpy()
+def _tops(tokenizer: Tokenizer, before: torch.Tensor, after: torch.Tensor) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The TOP most probable next tokens of either logits (V,), and each one's probability under both."""
+    p, q = F.softmax(before.float(), -1), F.softmax(after.float(), -1)
+    ids = list(dict.fromkeys(p.topk(TOP).indices.tolist() + q.topk(TOP).indices.tolist()))
+    return [tokenizer.vocab.itos[i] for i in ids], p[ids].cpu().numpy(), q[ids].cpu().numpy()
 
 
 @torch.no_grad()
@@ -172,5 +172,4 @@ def knock_out_edge(model: TransformerLM, tokenizer: Tokenizer, text: str, query:
     blocked[query, key] = True
     before = model(x)[0][0]
     after = model(x, probe=Probe(blocked=blocked))[0][0]
-    return Knockout(query, key, compare(tokenizer, x, before, after), *_top(tokenizer, before[query]),
-                    *_top(tokenizer, after[query]))
+    return Knockout(query, key, compare(tokenizer, x, before, after), *_tops(tokenizer, before[query], after[query]))

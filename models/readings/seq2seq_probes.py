@@ -29,7 +29,7 @@ class Forced:
     @property
     def first_change(self) -> int | None:
         """The first step whose emitted token differs, or None if the output is the same."""
-        for i, (a, b) in enumerate(zip(self.own.rows, self.forced.rows)):
+        for i, (a, b) in enumerate(zip(self.own.rows, self.forced.rows, strict=False)):
             if a != b:
                 return i
         return None if len(self.own.rows) == len(self.forced.rows) else min(len(self.own.rows),
