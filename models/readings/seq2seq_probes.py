@@ -112,11 +112,17 @@ def date_sweep(model: Seq2Seq, text: str, step: int) -> DateSweep:
     for j in range(len(own.src_tokens)):
         tr = model.translate(text, max_len=step + 1, edit=AttentionEdit(step, j))
         written.append(tr.out_tokens[step] if step < len(tr.out_tokens) else EOS)
-    parsed = parse(text.strip())
-    gold, span = "", None
-    if parsed is not None and step < len(parsed[0]):
-        gold, span = parsed[0][step], parsed[1][step]
+    gold, span = gold_char(text, step) or ("", None)
     return DateSweep(step, own.src_tokens, written, own.rows[step], gold, span)
+
+
+def gold_char(text: str, step: int) -> tuple[str, tuple[int, int] | None] | None:
+    """The correct ISO character at output ``step`` of a date source and its gold source span [lo, hi) (None for a
+    "-"); None when the source is not a date the generator writes."""
+    parsed = parse(text.strip())
+    if parsed is None or step >= len(parsed[0]):
+        return None
+    return parsed[0][step], parsed[1][step]
 
 
 def prefix_ids(model: Seq2Seq, prefix_text: str) -> tuple[list[int], list[str]]:

@@ -15,6 +15,7 @@ from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.seq2seq_charts import alignment_figure, by_length_figure, context_figure
 from pages.components.text import CleanText, clean_text
 from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
+from pages.views.seq2seq_probes import beam_tree_part, fix_prefix, force_attention, force_section, prefix_section
 
 TASKS = {"fra": "English → French", "dates": "dates → ISO"}
 DATE_EXAMPLES = ["saturday 21 nov 2026", "the 3rd of march, 1999", "November 21, 2026", "31.12.1900",
@@ -266,6 +267,7 @@ def beam_section(name: str, text: str) -> None:
     say("Beam {b}: <b>{out}</b> (log-prob {lp}); greedy: <b>{greedy}</b> (log-prob {glp}).", b=beam,
         out=rb.text or "(nothing)", lp=f"{rb.log_prob:.3f}", greedy=greedy.text or "(nothing)",
         glp=f"{greedy.log_prob:.3f}")
+    beam_tree_part(name, text, beam)
     history = [{"step": i + 1, "rank": rank + 1, "hypothesis": " ".join(rb.tokens_of(h)),
                 "log-prob": round(h.log_prob, 3), "ended": h.finished}
                for i, kept in enumerate(rb.beam_steps) for rank, h in enumerate(kept)]
@@ -299,4 +301,7 @@ if task == "dates":
     side_by_side(source.text)
 bottleneck(task, source.text)
 beam_section(name, source.text)
-show_source(read_translation, Seq2Seq.translate, SourceDecoder, Seq2Seq.step, SCORERS[reading.attention_kind])
+force_section(name, source.text, task)
+prefix_section(name, source.text, task)
+show_source(read_translation, Seq2Seq.translate, SourceDecoder, Seq2Seq.step, SCORERS[reading.attention_kind],
+            force_attention, fix_prefix)
