@@ -116,7 +116,7 @@ def ablate_heads(model: TransformerLM, tokenizer: Tokenizer, text: str, heads: S
     if len(set(heads)) >= cfg.n_layer * cfg.n_head:
         raise ValueError("every head is switched off: no token could read any other, so nothing is left to compare")
     ids, x = _ids(model, tokenizer, text)
-    before = model(x)[0][0]
+    before = model(x, probe=Probe())[0][0]  # the same arithmetic as the changed pass, only the change differs
     after = model(x, probe=Probe(head_mask(model, heads), mode == "uniform"))[0][0]
     return compare(tokenizer, x, before, after)
 
@@ -170,6 +170,6 @@ def knock_out_edge(model: TransformerLM, tokenizer: Tokenizer, text: str, query:
         raise ValueError("the first token can read only itself: cutting that edge leaves it nothing to read")
     blocked = torch.zeros(T, T, dtype=torch.bool, device=model.device)
     blocked[query, key] = True
-    before = model(x)[0][0]
+    before = model(x, probe=Probe())[0][0]  # the same arithmetic as the changed pass, only the change differs
     after = model(x, probe=Probe(blocked=blocked))[0][0]
     return Knockout(query, key, compare(tokenizer, x, before, after), *_tops(tokenizer, before[query], after[query]))
