@@ -11,6 +11,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
@@ -48,19 +49,19 @@ def main() -> None:
         n_src, n_out = len(model.source_ids(text)[0]), len(model.translate(text).token_probs)
         edits = [AttentionEdit(i % n_out, (3 * i) % n_src, None if i % 2 else 5.0) for i in range(args.repeats)]
         results[f"{name}: force α (greedy, with and without)"] = timed(
-            [lambda e=e: force_attention(model, text, e) for e in edits])
+            [partial(force_attention, model, text, e) for e in edits])
         results[f"{name}: fixed prefix (greedy, with and without)"] = timed(
-            [lambda p=p: fix_prefix(model, text, p) for p in PREFIXES[name] * (args.repeats // 4)])
+            [partial(fix_prefix, model, text, p) for p in PREFIXES[name] * (args.repeats // 4)])
     bundle = load("transformer", "cpu")
     lm, tok = bundle.model, bundle.tokenizer
     pairs = [(ell, h) for ell in range(4) for h in range(4)]
     results["transformer: ablate heads (20 tokens)"] = timed(
-        [lambda i=i: ablate_heads(lm, tok, SENTENCE, pairs[i % 16: i % 16 + 1 + i % 3], "zero" if i % 2 else "uniform")
+        [partial(ablate_heads, lm, tok, SENTENCE, pairs[i % 16: i % 16 + 1 + i % 3], "zero" if i % 2 else "uniform")
          for i in range(args.repeats)])
     results["transformer: cut one edge (20 tokens)"] = timed(
-        [lambda i=i: knock_out_edge(lm, tok, SENTENCE, 1 + i % 20, i % (1 + i % 20)) for i in range(args.repeats)])
+        [partial(knock_out_edge, lm, tok, SENTENCE, 1 + i % 20, i % (1 + i % 20)) for i in range(args.repeats)])
     results["transformer: rank all 16 heads (20 tokens, one batched pass)"] = timed(
-        [lambda i=i: rank_heads(lm, tok, SENTENCE, "zero" if i % 2 else "uniform") for i in range(args.repeats)])
+        [partial(rank_heads, lm, tok, SENTENCE, "zero" if i % 2 else "uniform") for i in range(args.repeats)])
     print(json.dumps(results, indent=2))
 
 
