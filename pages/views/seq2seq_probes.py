@@ -62,9 +62,9 @@ def tree_figure(name: str, text: str, beam: int):
 @figure_cache
 def forced_figures(name: str, text: str, step: int, source: int, scale: float | None):
     f = forced_of(name, text, step, source, scale)
-    return (alignment_figure(f.own.attention, f.own.src_tokens, f.own.rows, f"model's own α: {f.own.text}", 380),
-            alignment_figure(f.forced.attention, f.forced.src_tokens, f.forced.rows,
-                             f"α forced at step {step + 1}: {f.forced.text}", 380))
+    return (alignment_figure(f.own.attention, f.own.src_tokens, f.own.rows, "the model's own α", 380),
+            alignment_figure(f.forced.attention, f.forced.src_tokens, f.forced.rows, f"α forced at step {step + 1}",
+                             380))
 
 
 @figure_cache
