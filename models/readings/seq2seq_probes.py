@@ -96,9 +96,11 @@ def check_edit(reading: Seq2SeqReading, edit: AttentionEdit) -> None:
         raise ValueError("Blocking the only source token leaves nothing to attend to.")
 
 
-def force_attention(model: Seq2Seq, text: str, edit: AttentionEdit) -> Forced:
-    """Greedy decoding with and without ``edit``; steps before the edit are the same, so the change starts there."""
-    own = read_translation(model, text)
+def force_attention(model: Seq2Seq, text: str, edit: AttentionEdit, own: Seq2SeqReading | None = None) -> Forced:
+    """Greedy decoding with and without ``edit``; steps before the edit are the same, so the change starts there.
+
+    ``own``: the greedy reading of ``text`` if the caller has it already (it is decoded here otherwise)."""
+    own = own or read_translation(model, text)
     check_edit(own, edit)
     return Forced(own, read_translation(model, text, edit=edit), edit)
 
@@ -142,10 +144,11 @@ def prefix_ids(model: Seq2Seq, prefix_text: str) -> tuple[list[int], list[str]]:
     return inp.ids[1:], inp.words
 
 
-def fix_prefix(model: Seq2Seq, text: str, prefix_text: str) -> Prefixed:
-    """Greedy decoding that must start with the typed words, beside the model's own greedy output."""
+def fix_prefix(model: Seq2Seq, text: str, prefix_text: str, own: Seq2SeqReading | None = None) -> Prefixed:
+    """Greedy decoding that must start with the typed words, beside the model's own greedy output (``own``, if the
+    caller has it already)."""
     ids, words = prefix_ids(model, prefix_text)
-    return Prefixed(read_translation(model, text), read_translation(model, text, prefix=ids), words)
+    return Prefixed(own or read_translation(model, text), read_translation(model, text, prefix=ids), words)
 
 
 def beam_tree(reading: Seq2SeqReading) -> BeamTree:

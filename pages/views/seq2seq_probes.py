@@ -39,7 +39,7 @@ def beam_of(name: str, text: str, beam: int) -> tuple[Seq2SeqReading, BeamTree]:
 
 @reading_cache
 def forced_of(name: str, text: str, step: int, source: int, scale: float | None) -> Forced:
-    return force_attention(_model(name), text, AttentionEdit(step, source, scale))
+    return force_attention(_model(name), text, AttentionEdit(step, source, scale), own=beam_of(name, text, 1)[0])
 
 
 @reading_cache
@@ -49,7 +49,7 @@ def sweep_of(name: str, text: str, step: int) -> DateSweep:
 
 @reading_cache
 def prefixed_of(name: str, text: str, prefix: str) -> Prefixed:
-    return fix_prefix(_model(name), text, prefix)
+    return fix_prefix(_model(name), text, prefix, own=beam_of(name, text, 1)[0])
 
 
 @figure_cache
