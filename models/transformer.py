@@ -63,9 +63,9 @@ class Probe:
 class LayerProbe:
     """``Probe`` inside one layer: the heads off (B, nh), and the score mask it adds."""
 
-    heads: torch.Tensor | None
-    uniform: bool
-    blocked: torch.Tensor | None
+    heads: torch.Tensor | None = None
+    uniform: bool = False
+    blocked: torch.Tensor | None = None
 
     def allowed(self, mask: torch.Tensor) -> torch.Tensor:
         """The causal mask (T, T) less the blocked edges."""
@@ -151,7 +151,7 @@ class CausalSelfAttention(nn.Module):
         q, k, v = self._heads(x)  # (B, nh, T, hd)
         T = x.size(1)
         if keep or probe is not None:
-            probe = probe or LayerProbe(None, False, None)
+            probe = probe or LayerProbe()
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, T)
             mask = probe.allowed(torch.ones(T, T, dtype=torch.bool, device=x.device).tril())
             att = probe.weights(F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1), mask)
