@@ -11,11 +11,18 @@ from models.registry import SEQ2SEQ_SPECS
 from models.seq2seq import AdditiveAttention, BilinearAttention, DotAttention, NoAttention, Seq2Seq, SourceDecoder
 from models.vectors import softmax
 from pages.components.attention_charts import scores_figure
-from pages.components.loaders import figure_cache, get_model, reading_cache
+from pages.components.loaders import figure_cache, get_model
 from pages.components.seq2seq_charts import alignment_figure, by_length_figure, context_figure
 from pages.components.text import CleanText, clean_text
 from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
-from pages.views.seq2seq_probes import beam_tree_part, fix_prefix, force_attention, force_section, prefix_section
+from pages.views.seq2seq_probes import (
+    beam_tree_part,
+    fix_prefix,
+    force_attention,
+    force_section,
+    prefix_section,
+    reading_of,
+)
 
 TASKS = {"fra": "English → French", "dates": "dates → ISO"}
 DATE_EXAMPLES = ["saturday 21 nov 2026", "the 3rd of march, 1999", "November 21, 2026", "31.12.1900",
@@ -40,12 +47,6 @@ METRICS = {  # task -> (manifest key, axis name, one-line definition)
 LECTURE_SCORES = (1.5, 0.9, 0.3, -0.5)  # the worked example of deck 000 ("Seq2Seq + Attention")
 LECTURE_WEIGHTS = (0.51, 0.28, 0.14, 0.07)  # as printed on the slide (the exact softmax is 0.50, 0.28, 0.15, 0.07)
 WORKED_MODEL, WORKED_SOURCE = "fra-additive", "i am happy ."  # the same four-token computation in a real model
-
-
-@reading_cache
-def reading_of(name: str, text: str, beam: int = 1) -> Seq2SeqReading:
-    """One source through one model (cached per model, text and beam width)."""
-    return read_translation(get_model(name).bundle.model, text, beam)
 
 
 @figure_cache

@@ -1,5 +1,6 @@
 """Sections of the Seq2seq page that push on the decoder (not a page of its own): the beam search as a tree, forced
-attention, a fixed prefix. Each runs the model live on the student's source beside its own output."""
+attention, a fixed prefix. Each runs the model live on the student's source beside its own output, which it reads
+from the page's cached translation (``reading_of``, defined here so both share one cache)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -32,14 +33,19 @@ def _model(name: str) -> Seq2Seq:
 
 
 @reading_cache
-def beam_of(name: str, text: str, beam: int) -> tuple[Seq2SeqReading, BeamTree]:
-    r = read_translation(_model(name), text, beam)
-    return r, beam_tree(r)
+def reading_of(name: str, text: str, beam: int = 1) -> Seq2SeqReading:
+    """One source through one model (cached per model, text and beam width)."""
+    return read_translation(_model(name), text, beam)
+
+
+@reading_cache
+def tree_of(name: str, text: str, beam: int) -> BeamTree:
+    return beam_tree(reading_of(name, text, beam))
 
 
 @reading_cache
 def forced_of(name: str, text: str, step: int, source: int, scale: float | None) -> Forced:
-    return force_attention(_model(name), text, AttentionEdit(step, source, scale), own=beam_of(name, text, 1)[0])
+    return force_attention(_model(name), text, AttentionEdit(step, source, scale), own=reading_of(name, text))
 
 
 @reading_cache
@@ -49,12 +55,12 @@ def sweep_of(name: str, text: str, step: int) -> DateSweep:
 
 @reading_cache
 def prefixed_of(name: str, text: str, prefix: str) -> Prefixed:
-    return fix_prefix(_model(name), text, prefix, own=beam_of(name, text, 1)[0])
+    return fix_prefix(_model(name), text, prefix, own=reading_of(name, text))
 
 
 @figure_cache
 def tree_figure(name: str, text: str, beam: int):
-    r, t = beam_of(name, text, beam)
+    r, t = reading_of(name, text, beam), tree_of(name, text, beam)
     return beam_tree_figure(t.labels, t.parents, t.depth, t.log_prob, t.edge_log_p, t.status, t.texts,
                             f"beam {beam}: {r.text} (Σ log p = {r.log_prob:.3f})")
 
@@ -83,7 +89,7 @@ def prefix_figure(name: str, text: str, prefix: str):
 
 def beam_tree_part(name: str, text: str, beam: int) -> None:
     """The tree of the search (inside the beam section's fragment)."""
-    r, tree = beam_of(name, text, beam)
+    tree = tree_of(name, text, beam)
     st.plotly_chart(tree_figure(name, text, beam), key="s2s_beam_tree", width="stretch")
     kept, pruned = tree.status.count("winner") + tree.status.count("kept") - 1, tree.status.count("pruned")
     st.caption(f"Each node is a partial output, each edge the token added, with its log p. Orange: the winning "
@@ -147,7 +153,7 @@ def _date_verdict(f: Forced, task: str, text: str, name: str) -> None:
 def force_section(name: str, text: str, task: str) -> None:
     """Force α at one step; the decoder continues from the forced context (a fragment)."""
     st.subheader("7. Force the attention")
-    own = beam_of(name, text, 1)[0]
+    own = reading_of(name, text)
     if not own.has_attention:
         st.info("This model has no attention: there is no α to force (its decoder reads the same vector c at every "
                 "step). Fixing the prefix and the beam tree still work.")
