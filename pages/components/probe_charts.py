@@ -136,3 +136,17 @@ def prediction_figure(words: Sequence[str], probs_before: np.ndarray, probs_afte
     fig.update_layout(title_text=plot_text(title), height=320, margin=dict(l=10, r=10, t=50, b=10), barmode="group",
                       yaxis=dict(title_text="p(next token)", rangemode="tozero"), legend=dict(orientation="h"))
     return fig
+
+
+def clickable_cells(fig: go.Figure) -> go.Figure:
+    """A copy of a heatmap figure with an invisible marker on every cell, so a click picks (row, column): plotly
+    reports clicks on markers, not on heatmap cells. The markers carry the cell's hover text."""
+    heat = fig.data[0]
+    z = np.asarray(heat.z, dtype=np.float32)  # (rows, cols)
+    rows, cols = list(heat.y), list(heat.x)
+    out = go.Figure(fig)
+    out.add_trace(go.Scatter(
+        x=[c for _ in rows for c in cols], y=[r for r in rows for _ in cols], customdata=z.ravel(), mode="markers",
+        showlegend=False, marker=dict(size=14, color="rgba(0,0,0,0)", symbol="square"),
+        hovertemplate="output %{y}<br>source %{x}<br>α = %{customdata:.3f}<br>click to force α here<extra></extra>"))
+    return out

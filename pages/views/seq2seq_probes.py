@@ -20,7 +20,7 @@ from models.readings.seq2seq_probes import (
 )
 from models.seq2seq import AttentionEdit, Seq2Seq
 from pages.components.loaders import figure_cache, get_model, reading_cache
-from pages.components.probe_charts import beam_tree_figure, date_sweep_figure
+from pages.components.probe_charts import beam_tree_figure, clickable_cells, date_sweep_figure
 from pages.components.seq2seq_charts import alignment_figure
 from pages.components.widgets import say
 
@@ -68,7 +68,8 @@ def tree_figure(name: str, text: str, beam: int):
 @figure_cache
 def forced_figures(name: str, text: str, step: int, source: int, scale: float | None):
     f = forced_of(name, text, step, source, scale)
-    return (alignment_figure(f.own.attention, f.own.src_tokens, f.own.rows, "the model's own α", 380),
+    own = alignment_figure(f.own.attention, f.own.src_tokens, f.own.rows, "the model's own α", 380)
+    return (clickable_cells(own),
             alignment_figure(f.forced.attention, f.forced.src_tokens, f.forced.rows, f"α forced at step {step + 1}",
                              380))
 
@@ -149,6 +150,23 @@ def _date_verdict(f: Forced, task: str, text: str, name: str) -> None:
                                        "writes": sweep.written}), hide_index=True, width="stretch")
 
 
+def _label_index(label: object) -> int | None:
+    """The 0-based position in an axis label "j. token" (None if the label is not one)."""
+    head = str(label).split(".", 1)[0]
+    return int(head) - 1 if head.isdigit() else None
+
+
+def force_clicked_cell() -> None:
+    """Clicking a cell of the model's own map picks that step (row) and source token (column) to force."""
+    event = st.session_state.get("s2s_force_own")
+    points = event.selection.points if event is not None else []
+    if not points:
+        return
+    step, source = _label_index(points[0].get("y")), _label_index(points[0].get("x"))
+    if step is not None and source is not None:
+        st.session_state["s2s_force_step"], st.session_state["s2s_force_source"] = step + 1, source
+
+
 @st.fragment
 def force_section(name: str, text: str, task: str) -> None:
     """Force α at one step; the decoder continues from the forced context (a fragment)."""
@@ -160,7 +178,8 @@ def force_section(name: str, text: str, task: str) -> None:
         return
     st.latex(r"\alpha_{ij}\leftarrow\mathbb{1}[j=j^*]\quad\text{or}\quad \alpha_{ij}\propto k\,\exp(e_{ij}),\qquad "
              r"c_i=\sum_j\alpha_{ij}h_j")
-    st.write("Pick a decoding step and a source token and override where the decoder looks: all of α on that token "
+    st.write("Pick a decoding step and a source token (or click a cell of the left map) and override where the "
+             "decoder looks: all of α on that token "
              "(one-hot, so c_i = h_j exactly), or that token's weight multiplied by k before the normalisation "
              "(k = 0 blocks it). The decoder then carries on from the changed context, greedily, as before.")
     c1, c2, c3 = st.columns(3)
@@ -179,7 +198,8 @@ def force_section(name: str, text: str, task: str) -> None:
         return
     left, right = st.columns(2)
     own_fig, forced_fig = forced_figures(name, text, step, source, scale)
-    left.plotly_chart(own_fig, key="s2s_force_own", width="stretch")
+    left.plotly_chart(own_fig, key="s2s_force_own", width="stretch", on_select=force_clicked_cell,
+                      selection_mode="points")
     right.plotly_chart(forced_fig, key="s2s_force_map", width="stretch")
     first = f.first_change
     if first is None:
