@@ -148,6 +148,8 @@ def test_forcing_the_attention_shows_both_maps_and_the_wrong_digit():
     shown = values(figure(at, "s2s_force_map")["data"][0]["z"])
     assert np.allclose(own, model.translate("saturday 21 nov 2026").attention.numpy(), atol=1e-5)
     assert np.allclose(shown, forced.attention.numpy(), atol=1e-5) and shown[3, 0] == 1
+    cells = figure(at, "s2s_force_own")["data"][1]  # one invisible marker per cell takes the click
+    assert np.allclose(values(cells["customdata"]), own.ravel(), atol=1e-6) and cells["y"][own.shape[1]] == "2. 0"
     assert f"to <b>{forced.text}</b>, first at step 4" in _said(at)
     assert "outside that span: the decoder now writes <b>0</b>, a wrong digit" in _said(at)
     table = next(df.value for df in at.dataframe if "forced" in df.value.columns)
