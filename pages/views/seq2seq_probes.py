@@ -66,12 +66,17 @@ def tree_figure(name: str, text: str, beam: int):
 
 
 @figure_cache
-def forced_figures(name: str, text: str, step: int, source: int, scale: float | None):
+def own_figure(name: str, text: str):
+    """The model's own α, a click on a cell picks what to force (built once per source, not per forcing)."""
+    r = reading_of(name, text)
+    return clickable_cells(alignment_figure(r.attention, r.src_tokens, r.rows, "the model's own α", 380))
+
+
+@figure_cache
+def forced_figure(name: str, text: str, step: int, source: int, scale: float | None):
     f = forced_of(name, text, step, source, scale)
-    own = alignment_figure(f.own.attention, f.own.src_tokens, f.own.rows, "the model's own α", 380)
-    return (clickable_cells(own),
-            alignment_figure(f.forced.attention, f.forced.src_tokens, f.forced.rows, f"α forced at step {step + 1}",
-                             380))
+    return alignment_figure(f.forced.attention, f.forced.src_tokens, f.forced.rows, f"α forced at step {step + 1}",
+                            380)
 
 
 @figure_cache
@@ -197,10 +202,9 @@ def force_section(name: str, text: str, task: str) -> None:
         st.warning(str(err))
         return
     left, right = st.columns(2)
-    own_fig, forced_fig = forced_figures(name, text, step, source, scale)
-    left.plotly_chart(own_fig, key="s2s_force_own", width="stretch", on_select=force_clicked_cell,
+    left.plotly_chart(own_figure(name, text), key="s2s_force_own", width="stretch", on_select=force_clicked_cell,
                       selection_mode="points")
-    right.plotly_chart(forced_fig, key="s2s_force_map", width="stretch")
+    right.plotly_chart(forced_figure(name, text, step, source, scale), key="s2s_force_map", width="stretch")
     first = f.first_change
     if first is None:
         say("The output stays <b>{out}</b>: this step's new context still leads to the same tokens (log-prob {a} → "
