@@ -239,6 +239,7 @@ class BeamResult:
     prompt: tuple[int, ...]
     steps: tuple[tuple[Hypothesis, ...], ...]  # steps[i]: the hypotheses kept after step i + 1
     best: Hypothesis
+    pruned: tuple[tuple[Hypothesis, ...], ...] = ()  # pruned[i]: the extensions step i + 1 ranked but did not keep
 
     def token_probs(self) -> np.ndarray:
         """(N,) p of each token of the best hypothesis given its prefix: every prefix of it was kept at its step,
@@ -258,8 +259,10 @@ def _live(beam: Sequence[Hypothesis]) -> list[Hypothesis]:
     return [h for h in beam if not h.finished]
 
 
-def _beam_step(beam: tuple[Hypothesis, ...], logits: torch.Tensor, width: int, alpha: float) -> tuple[Hypothesis, ...]:
-    """The ``width`` best of the finished hypotheses and every one-token extension of the live ones.
+def _beam_step(beam: tuple[Hypothesis, ...], logits: torch.Tensor, width: int,
+               alpha: float) -> tuple[tuple[Hypothesis, ...], tuple[Hypothesis, ...]]:
+    """The ``width`` best of the finished hypotheses and every one-token extension of the live ones, and the
+    extensions that were ranked but fell out (each live row's ``width`` best: no other could have made it).
 
     ``logits`` (A, V) score the token after each live hypothesis, in beam order.
     """
@@ -275,16 +278,17 @@ def _beam_step(beam: tuple[Hypothesis, ...], logits: torch.Tensor, width: int, a
     rows, tokens = (score >= threshold).nonzero(as_tuple=True)  # row-major: the order of the flat ids
     pooled = torch.cat([torch.tensor([h.score for h in done], dtype=torch.float64), score[rows, tokens]])
     order = pooled.sort(descending=True, stable=True).indices  # ties: finished first, then lower ids
-    order = order[torch.isfinite(pooled[order])][:width]  # a zero-probability prefix is no hypothesis
-    kept = []
-    for i in order.tolist():
+    order = order[torch.isfinite(pooled[order])].tolist()  # a zero-probability prefix is no hypothesis
+
+    def hypothesis(i: int) -> Hypothesis:
         if i < len(done):
-            kept.append(done[i])
-            continue
+            return done[i]
         row, token = int(rows[i - len(done)]), int(tokens[i - len(done)])
-        kept.append(Hypothesis(live[row].tokens + (token,), float(total[row, token]), float(score[row, token]),
-                               token == EOS_ID))
-    return tuple(kept)
+        return Hypothesis(live[row].tokens + (token,), float(total[row, token]), float(score[row, token]),
+                          token == EOS_ID)
+
+    pruned = tuple(hypothesis(i) for i in order[width:] if i >= len(done))
+    return tuple(hypothesis(i) for i in order[:width]), pruned
 
 
 def _follow(
@@ -310,15 +314,16 @@ def beam_search(
         raise ValueError("beam must be at least 1")
     prompt = tuple(start_ids(prompt_ids))
     kept = (Hypothesis((), 0.0, 0.0, False),)
-    steps = []
+    steps, pruned = [], []
     logits, cache = model.begin(torch.tensor([prompt], device=model.device))  # (1, V) after the empty hypothesis
     for step in range(n):
-        parents, kept = _live(kept), _beam_step(kept, logits, beam, length_penalty)
+        parents, (kept, dropped) = _live(kept), _beam_step(kept, logits, beam, length_penalty)
         steps.append(kept)
+        pruned.append(dropped)
         if step == n - 1 or all(h.finished for h in kept):
             break
         logits, cache = _follow(model, cache, parents, kept)
-    return BeamResult(prompt, tuple(steps), kept[0])
+    return BeamResult(prompt, tuple(steps), kept[0], tuple(pruned))
 
 
 def top_k_table(logits: torch.Tensor, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,7 +8,10 @@ final states) at every step.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -51,6 +54,37 @@ class Translation:
     beam_steps: tuple[tuple[Hypothesis, ...], ...]  # per step: the hypotheses kept, best first
     annotations: torch.Tensor  # (T_in, D) the encoder states h_j that c_i = Σ_j α_ij h_j mixes
     thought: torch.Tensor  # (D,) c = [→h_T; ←h_1], the encoder's final states; s_0 = tanh(W_s c)
+    beam_pruned: tuple[tuple[Hypothesis, ...], ...] = ()  # per step: the candidates that did not make the beam
+    prefix_len: int = 0  # the first prefix_len output tokens were fixed by the caller, not chosen by the search
+    prefix_log_prob: float = 0.0  # Σ log p of those fixed tokens (included in log_prob)
+
+
+@dataclass(frozen=True)
+class AttentionEdit:
+    """Push on the attention at one decoding step (Seq2Seq-Vis, Strobelt et al. 2018): α_i one-hot at source j,
+    or token j's weight scaled, α_ij ∝ k·exp(e_ij), i.e. e_ij + ln k before the softmax (k = 0 blocks j)."""
+
+    step: int  # decoding step i, 0-based: the step that reads y_{i−1} and emits output token i + 1
+    source: int  # source position j, 0-based
+    scale: float | None = None  # None: α_i = one-hot at j; else the factor k on exp(e_ij)
+
+    def apply(self, scores: torch.Tensor, values: torch.Tensor, mask: torch.Tensor):
+        """The edited (c_i (B, D), α_i (B, S)) from the step's scores e_i (B, S)."""
+        if self.scale is None:
+            alpha = F.one_hot(torch.full(scores.shape[:1], self.source, device=scores.device), scores.size(1))
+            alpha = alpha.to(values.dtype)  # (B, S): exactly 1 at j, so c_i = h_j to the last bit
+            return torch.einsum("bs,bsd->bd", alpha, values), alpha
+        shift = torch.zeros_like(scores)
+        shift[:, self.source] = math.log(self.scale) if self.scale > 0 else float("-inf")
+        context, alpha, _ = _attend(scores + shift, values, mask)
+        return context, alpha
+
+
+class DecoderState(NamedTuple):
+    """What ``SourceDecoder`` carries between steps: the decoder states, a row per hypothesis, and the step."""
+
+    s: torch.Tensor  # (A, D)
+    step: int  # decoder inputs read so far: the index of the next step
 
 
 class _Scorer(nn.Module):
@@ -165,12 +199,15 @@ class Seq2Seq(nn.Module):
         """What the scores compare s_{i−1} against (h_j, W h_j or U h_j + b), once per sentence."""
         return self.attention.keys(h)
 
-    def read_step(self, y_prev, s_prev, h, keys, mask, thought):
+    def read_step(self, y_prev, s_prev, h, keys, mask, thought, edit: AttentionEdit | None = None):
         """The state half of a step: c_i from s_{i−1}, then s_i = GRU([y_{i−1}; c_i], s_{i−1}).
 
         -> (s_i (B, D), c_i (B, D), embedded y_{i−1} (B, E), α_i (B, S), e_i (B, S)); α_i, e_i None without attention.
+        ``edit`` replaces α_i (and so c_i) before the GRU reads it; e_i stays the model's own.
         """
         context, alpha, scores = self.attention(s_prev, keys, h, mask, thought)  # c_i from s_{i−1}
+        if edit is not None:
+            context, alpha = edit.apply(scores, h, mask)
         emb = self.drop(self.tgt_embed(y_prev))  # (B, E)
         s = self.cell(torch.cat([emb, context], -1), s_prev)  # (B, D)
         return s, context, emb, alpha, scores
@@ -180,12 +217,12 @@ class Seq2Seq(nn.Module):
         t = torch.tanh(self.pre_out(self.drop(torch.cat([s, context, emb], -1))))
         return self.out(self.drop(t))
 
-    def step(self, y_prev, s_prev, h, keys, mask, thought):
+    def step(self, y_prev, s_prev, h, keys, mask, thought, edit: AttentionEdit | None = None):
         """One step, with what it read: -> (logits (B, V), s_i (B, D), c_i (B, D), α_i (B, S), e_i (B, S)).
 
-        α_i and e_i are None without attention.
+        α_i and e_i are None without attention; ``edit`` forces α_i (see ``read_step``).
         """
-        s, context, emb, alpha, scores = self.read_step(y_prev, s_prev, h, keys, mask, thought)
+        s, context, emb, alpha, scores = self.read_step(y_prev, s_prev, h, keys, mask, thought, edit)
         return self.output(s, context, emb), s, context, alpha, scores
 
     def decode_step(self, y_prev, s_prev, h, keys, mask, thought):
@@ -227,12 +264,19 @@ class Seq2Seq(nn.Module):
         return ids, notes
 
     @torch.no_grad()
-    def translate(self, text: str, beam: int = 1, max_len: int | None = None) -> Translation:
+    def translate(self, text: str, beam: int = 1, max_len: int | None = None, prefix: Sequence[int] = (),
+                  edit: AttentionEdit | None = None) -> Translation:
         """Beam search (beam 1 = greedy) with ``models.sampling.beam_search``, then the winner's α, e, c and
-        distributions from a teacher-forced decode of its tokens."""
+        distributions from a teacher-forced decode of its tokens.
+
+        ``prefix``: target ids the output must start with (the search continues after them); ``edit``: the attention
+        forced at one step, the decoder continuing from the context it gives.
+        """
         ids, notes = self.source_ids(text)
         src_tokens = [self.src_tok.vocab.itos[i] for i in ids]
         D = 2 * self.config.n_hidden
+        if edit is not None and self.config.attention == "none":
+            raise ValueError("this model has no attention: there is no α to force")
         if not ids:
             none = self.config.attention == "none"
             empty = None if none else torch.zeros(0, 0)
@@ -240,12 +284,14 @@ class Seq2Seq(nn.Module):
                                torch.zeros(D))
         device = next(self.parameters()).device
         h, mask, thought, s0 = self.encode(torch.tensor([ids], device=device))
-        decoder = SourceDecoder(self, h, mask, thought, s0)
-        result = beam_search(decoder, [EOS_ID], max(1, max_len or self.config.max_out_len), beam)
-        toks = list(result.best.tokens)
-        contexts, alphas, scores = decoder.teacher_forced([EOS_ID] + toks[:-1])
+        decoder = SourceDecoder(self, h, mask, thought, s0, edit)
+        limit = max(1, max_len or self.config.max_out_len)
+        result = beam_search(decoder, [EOS_ID, *prefix], max(1, limit - len(prefix)), beam)
+        toks = [*prefix, *result.best.tokens]
+        contexts, alphas, scores, log_probs = decoder.teacher_forced([EOS_ID] + toks[:-1], toks[: len(prefix)])
         out = toks[:-1] if toks[-1] == EOS_ID else toks
         out_tokens = [self.tgt_tok.vocab.itos[k] for k in out]
+        prefix_log_prob = float(sum(log_probs))
         return Translation(
             src_tokens=src_tokens,
             out_tokens=out_tokens,
@@ -253,12 +299,15 @@ class Seq2Seq(nn.Module):
             attention=None if alphas is None else alphas.cpu(),  # (T_out, T_in), one row per step incl. <eos>
             scores=None if scores is None else scores.cpu(),
             contexts=contexts.cpu(),
-            token_probs=[float(p) for p in result.token_probs()],
-            log_prob=result.best.log_prob,
+            token_probs=[math.exp(lp) for lp in log_probs] + [float(p) for p in result.token_probs()],
+            log_prob=prefix_log_prob + result.best.log_prob,
             notes=notes,
             beam_steps=result.steps,
             annotations=h[0].cpu(),
             thought=thought[0].cpu(),
+            beam_pruned=result.pruned,
+            prefix_len=len(prefix),
+            prefix_log_prob=prefix_log_prob,
         )
 
     def num_parameters(self) -> int:
@@ -268,51 +317,63 @@ class Seq2Seq(nn.Module):
 
 class SourceDecoder:
     """The decoder for one encoded source behind the LM decoding contract (``begin``, ``extend``, ``reorder``), so
-    the one beam search of ``models.sampling`` serves it; its cache is the decoder state s (A, D), a row per
-    hypothesis."""
+    the one beam search of ``models.sampling`` serves it; its cache is a ``DecoderState``: the decoder state s
+    (A, D), a row per hypothesis, and the step (every live hypothesis has read as many inputs). An optional
+    ``AttentionEdit`` forces α at its step, for every hypothesis."""
 
     def __init__(self, model: Seq2Seq, h: torch.Tensor, mask: torch.Tensor, thought: torch.Tensor,
-                 s0: torch.Tensor) -> None:
+                 s0: torch.Tensor, edit: AttentionEdit | None = None) -> None:
         self.model, self.h, self.mask, self.thought, self.s0 = model, h, mask, thought, s0  # (1, S, D) ... (1, D)
         self.keys = model.keys(h)  # (1, S, D), once per source
+        self.edit = edit
 
     @property
     def device(self) -> torch.device:
         return self.h.device
 
-    def _step(self, y_prev: torch.Tensor, s_prev: torch.Tensor):
-        """``Seq2Seq.step`` for A hypotheses of this one source."""
+    def _step(self, y_prev: torch.Tensor, s_prev: torch.Tensor, step: int):
+        """``Seq2Seq.step`` for A hypotheses of this one source, at decoding step ``step``."""
         A = y_prev.size(0)
         return self.model.step(y_prev, s_prev, self.h.expand(A, -1, -1), self.keys.expand(A, -1, -1),
-                               self.mask.expand(A, -1), self.thought.expand(A, -1))
+                               self.mask.expand(A, -1), self.thought.expand(A, -1), self._edit_at(step))
 
-    def begin(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Read the decoder inputs ids (1, T) (the first is <eos>) from s_0: the next logits (1, V) and s_T."""
-        s = self.s0
+    def _edit_at(self, step: int) -> AttentionEdit | None:
+        """The edit if it acts at this step."""
+        return self.edit if self.edit is not None and self.edit.step == step else None
+
+    def begin(self, ids: torch.Tensor) -> tuple[torch.Tensor, DecoderState]:
+        """Read the decoder inputs ids (1, T) (the first is <eos>) from s_0: the next logits (1, V) and the state."""
+        state = DecoderState(self.s0, 0)
         for i in range(ids.size(1)):
-            logits, s = self.extend(s, ids[:, i])
-        return logits, s
+            logits, state = self.extend(state, ids[:, i])
+        return logits, state
 
-    def extend(self, s: torch.Tensor, nxt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One token per hypothesis, nxt (A,): logits (A, V) of the token after it and the new states (A, D)."""
-        logits, s, *_ = self._step(nxt, s)
-        return logits, s
+    def extend(self, state: DecoderState, nxt: torch.Tensor) -> tuple[torch.Tensor, DecoderState]:
+        """One token per hypothesis, nxt (A,): logits (A, V) of the token after it and the new state."""
+        logits, s, *_ = self._step(nxt, state.s, state.step)
+        return logits, DecoderState(s, state.step + 1)
 
-    def reorder(self, s: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    def reorder(self, state: DecoderState, rows: torch.Tensor) -> DecoderState:
         """The states of the hypotheses the beam kept, rows (K,), repeats allowed."""
-        return s[rows]
+        return DecoderState(state.s[rows], state.step)
 
-    def teacher_forced(self, inputs: list[int]):
-        """Replay the given inputs (<eos> + the output but its last token) from s_0, the state half only (the beam
-        already scored every token): c (T, D), α (T, S) and e (T, S), the last two None without attention."""
-        s, contexts, alphas, scores = self.s0, [], [], []
-        h, keys, mask, thought = self.h, self.keys, self.mask, self.thought
-        for y in inputs:
-            s, context, _, alpha, e = self.model.read_step(torch.tensor([y], device=self.device), s, h, keys, mask,
-                                                           thought)
+    def teacher_forced(self, inputs: list[int], targets: Sequence[int] = ()):
+        """Replay the given inputs (<eos> + the output but its last token) from s_0: c (T, D), α (T, S) and e (T, S),
+        the last two None without attention, and log p of each of ``targets`` (the first outputs, at most T).
+
+        Only the state half runs after the targets: the beam already scored every other token.
+        """
+        s, contexts, alphas, scores, log_probs = self.s0, [], [], [], []
+        for i, y in enumerate(inputs):
+            y_prev = torch.tensor([y], device=self.device)
+            s, context, emb, alpha, e = self.model.read_step(y_prev, s, self.h, self.keys, self.mask, self.thought,
+                                                             self._edit_at(i))
+            if i < len(targets):  # float64, as the beam scores its tokens
+                log_p = torch.log_softmax(self.model.output(s, context, emb).double(), -1)  # (1, V)
+                log_probs.append(float(log_p[0, targets[i]]))
             contexts.append(context[0])
             alphas.append(alpha)
             scores.append(e)
         if alphas[0] is None:
-            return torch.stack(contexts), None, None
-        return torch.stack(contexts), torch.cat(alphas), torch.cat(scores)  # (T, D) (T, S) (T, S)
+            return torch.stack(contexts), None, None, log_probs
+        return torch.stack(contexts), torch.cat(alphas), torch.cat(scores), log_probs  # (T, D) (T, S) (T, S) (P,)

@@ -43,6 +43,48 @@ class AttentionInternals:
     att: torch.Tensor  # (B, nh, T, T), rows sum to 1
 
 
+@dataclass(frozen=True)
+class Probe:
+    """An intervention on one pass: heads switched off (Michel et al. 2019) and attention edges cut.
+
+    Each row b of the batch may switch off its own heads, so one pass can ablate every head in turn.
+    """
+
+    heads: torch.Tensor | None = None  # (B, L, nh) bool: True = the head is switched off in that row
+    uniform: bool = False  # a switched-off head attends evenly to the keys it may read, instead of outputting 0
+    blocked: torch.Tensor | None = None  # (T, T) bool: True = query t₁ may not read key t₂ (−∞ on that score)
+
+    def layer(self, i: int) -> LayerProbe:
+        """What this probe does in layer i."""
+        return LayerProbe(None if self.heads is None else self.heads[:, i], self.uniform, self.blocked)
+
+
+@dataclass(frozen=True)
+class LayerProbe:
+    """``Probe`` inside one layer: the heads off (B, nh), and the score mask it adds."""
+
+    heads: torch.Tensor | None = None
+    uniform: bool = False
+    blocked: torch.Tensor | None = None
+
+    def allowed(self, mask: torch.Tensor) -> torch.Tensor:
+        """The causal mask (T, T) less the blocked edges."""
+        return mask if self.blocked is None else mask & ~self.blocked
+
+    def weights(self, att: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """α (B, nh, T, T), switched-off heads spread evenly over the allowed keys when ``uniform``."""
+        if self.heads is None or not self.uniform:
+            return att
+        even = allowed / allowed.sum(-1, keepdim=True)  # (T, T)
+        return torch.where(self.heads[:, :, None, None], even.to(att.dtype), att)
+
+    def outputs(self, y: torch.Tensor) -> torch.Tensor:
+        """Head outputs (B, nh, T, hd), switched-off heads zeroed unless they attend uniformly."""
+        if self.heads is None or self.uniform:
+            return y
+        return y.masked_fill(self.heads[:, :, None, None], 0.0)
+
+
 @dataclass
 class TransformerTrace:
     """Internals of one pass: attention [layer, head, T, T], residual stream, Q/K/V."""
@@ -104,16 +146,17 @@ class CausalSelfAttention(nn.Module):
         B, nh, T, hd = y.shape
         return self.resid_drop(self.proj(y.transpose(1, 2).contiguous().view(B, T, nh * hd)))
 
-    def forward(self, x: torch.Tensor, keep: bool = False):
-        """x (B, T, C) -> (y (B, T, C), AttentionInternals if ``keep`` else None)."""
+    def forward(self, x: torch.Tensor, keep: bool = False, probe: LayerProbe | None = None):
+        """x (B, T, C) -> (y (B, T, C), AttentionInternals if ``keep`` else None); ``probe`` intervenes."""
         q, k, v = self._heads(x)  # (B, nh, T, hd)
         T = x.size(1)
-        if keep:
+        if keep or probe is not None:
+            probe = probe or LayerProbe()
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, T)
-            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
-            att = F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-            y = self.attn_drop(att) @ v  # (B, nh, T, hd)
-            internals = AttentionInternals(q, k, v, att)
+            mask = probe.allowed(torch.ones(T, T, dtype=torch.bool, device=x.device).tril())
+            att = probe.weights(F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1), mask)
+            y = probe.outputs(self.attn_drop(att) @ v)  # (B, nh, T, hd)
+            internals = AttentionInternals(q, k, v, att) if keep else None
         else:
             # The fused kernel computes the same softmax(QKᵀ/√d_k + M) V without materialising it.
             p = self.dropout if self.training else 0.0
@@ -159,8 +202,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, keep: bool = False):
-        a, internals = self.attn(self.ln1(x), keep)
+    def forward(self, x: torch.Tensor, keep: bool = False, probe: LayerProbe | None = None):
+        a, internals = self.attn(self.ln1(x), keep, probe)
         return self._feed_forward(x + a), internals
 
     def decode(self, x: torch.Tensor, past: KV | None) -> tuple[torch.Tensor, KV]:
@@ -214,27 +257,27 @@ class TransformerLM(LanguageModel):
             return self.pos.weight[start : start + T]
         return self.pe[start : start + T]
 
-    def _run(self, idx: torch.Tensor, keep: bool):
+    def _run(self, idx: torch.Tensor, keep: bool, probe: Probe | None = None):
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} tokens is longer than the context of {self.config.block_size}")
         pos = self.position_encodings(T)
         x = self.drop(self.tok(idx) + pos)  # (B, T, C)
         stream, internals = [x], []
-        for block in self.blocks:
-            x, inner = block(x, keep)
+        for i, block in enumerate(self.blocks):
+            x, inner = block(x, keep, None if probe is None else probe.layer(i))
             stream.append(x)
             internals.append(inner)
         return self.head(self.ln_f(x)), stream, internals, pos
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        logits = self._run(idx, keep=False)[0]
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, probe: Probe | None = None):
+        logits = self._run(idx, keep=False, probe=probe)[0]
         return logits, lm_loss(logits, targets)
 
     @torch.no_grad()
-    def trace(self, idx: torch.Tensor) -> TransformerTrace:
+    def trace(self, idx: torch.Tensor, probe: Probe | None = None) -> TransformerTrace:
         """Attention weights, Q/K/V and the residual stream, from the same blocks as ``forward``."""
-        logits, stream, internals, pos = self._run(idx, keep=True)
+        logits, stream, internals, pos = self._run(idx, keep=True, probe=probe)
         return TransformerTrace(
             attention=torch.stack([a.att for a in internals], 1),
             q=torch.stack([a.q for a in internals], 1),

@@ -370,4 +370,4 @@ def test_beam_step_ranks_only_the_candidates_as_a_full_sort_would(width):
         logits[:, trial % 12] = -float("inf")
         beam = tuple(done + live)
         for alpha in (0.0, 0.6):
-            assert _beam_step(beam, logits, width, alpha) == _beam_step_by_full_sort(beam, logits, width, alpha)
+            assert _beam_step(beam, logits, width, alpha)[0] == _beam_step_by_full_sort(beam, logits, width, alpha)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from models.registry import load
+from models.seq2seq import AttentionEdit
 
 from .apptest import figure, figures, open_page, values
 
@@ -130,3 +131,68 @@ def test_beam_table_lists_the_hypotheses_of_the_search():
     assert list(last["hypothesis"]) == [" ".join(itos[k] for k in h.tokens) for h in steps[-1]]
     assert np.allclose(last["log-prob"], [round(h.log_prob, 3) for h in steps[-1]])
     assert list(last["ended"]) == [h.finished for h in steps[-1]]
+
+
+def _said(at) -> str:
+    return " ".join(h.proto.body for h in at.get("html"))
+
+
+def test_forcing_the_attention_shows_both_maps_and_the_wrong_digit():
+    at = _dates(open_page(PAGE))
+    at.number_input(key="s2s_force_step").set_value(4).run()
+    at.selectbox(key="s2s_force_source").set_value(0).run()
+    assert not at.exception
+    model = load("dates-additive", "cpu").model
+    forced = model.translate("saturday 21 nov 2026", edit=AttentionEdit(3, 0))
+    own = values(figure(at, "s2s_force_own")["data"][0]["z"])
+    shown = values(figure(at, "s2s_force_map")["data"][0]["z"])
+    assert np.allclose(own, model.translate("saturday 21 nov 2026").attention.numpy(), atol=1e-5)
+    assert np.allclose(shown, forced.attention.numpy(), atol=1e-5) and shown[3, 0] == 1
+    cells = figure(at, "s2s_force_own")["data"][1]  # one invisible marker per cell takes the click
+    assert np.allclose(values(cells["customdata"]), own.ravel(), atol=1e-6) and cells["y"][own.shape[1]] == "2. 0"
+    assert f"to <b>{forced.text}</b>, first at step 4" in _said(at)
+    assert "outside that span: the decoder now writes <b>0</b>, a wrong digit" in _said(at)
+    table = next(df.value for df in at.dataframe if "forced" in df.value.columns)
+    assert list(table["forced"][:10]) == list(forced.text) and table["changed"].sum() >= 1
+    at.toggle(key="s2s_force_sweep").set_value(True).run()
+    digits = [str(t) for t in figure(at, "s2s_force_sweep_map")["data"][0]["text"]]
+    assert digits[16:20] == ["2", "0", "2", "6"]
+
+
+def test_forcing_needs_attention_and_a_step_inside_the_output():
+    at = open_page(PAGE)  # English→French, additive
+    at.selectbox(key="s2s_pick_fra").set_value("i am happy .").run()
+    at.number_input(key="s2s_force_step").set_value(9).run()
+    assert any("Step 9 is beyond the output: the decoder wrote 5 tokens" in w.value for w in at.warning)
+    at.selectbox(key="s2s_model").set_value("fra-none").run()
+    assert not at.exception
+    assert any("no α to force" in i.value for i in at.info)
+    assert "s2s_force_step" not in [n.key for n in at.number_input]
+    assert figure(at, "s2s_beam_tree")["data"]  # the tree and the prefix still work without attention
+    assert any("with your start" in df.value.columns for df in at.dataframe)
+
+
+def test_fixing_the_prefix_continues_after_the_students_words():
+    at = open_page(PAGE)
+    at.selectbox(key="s2s_pick_fra").set_value("i am happy .").run()
+    at.text_input(key="s2s_prefix_fra").set_value("nous").run()
+    model = load("fra-additive", "cpu").model
+    tr = model.translate("i am happy .", prefix=[model.tgt_tok.vocab.stoi["nous"]])
+    assert tr.out_tokens[0] == "nous"
+    assert f"<b>{tr.text}</b>, log-prob {tr.log_prob:.3f} = {tr.prefix_log_prob:.3f} for your 1 token(s)" in _said(at)
+    z = values(figure(at, "s2s_prefix_map")["data"][0]["z"])
+    assert np.allclose(z, tr.attention.numpy(), atol=1e-5)
+    assert figure(at, "s2s_prefix_map")["data"][0]["y"][0] == "1. nous (fixed)"
+    at.text_input(key="s2s_prefix_fra").set_value("zzzq nous").run()
+    assert any("Not in the output vocabulary" in w.value and "'zzzq'" in w.value for w in at.warning)
+
+
+def test_beam_tree_marks_the_winner_of_the_search():
+    at = _dates(open_page(PAGE), "dates-additive", "the 3rd of march, 1999")
+    at.slider(key="s2s_beam").set_value(3).run()
+    traces = {t.get("name"): t for t in figure(at, "s2s_beam_tree")["data"] if t.get("name")}
+    assert set(traces) == {"winner", "kept", "pruned"}
+    winner = [str(t).split(" (")[0] for t in traces["winner"]["text"]][1:]  # after the start node
+    tr = load("dates-additive", "cpu").model.translate("the 3rd of march, 1999", beam=3)
+    assert "".join(w for w in winner if w != "&lt;eos&gt;") == tr.text
+    assert len(values(traces["pruned"]["x"])) == sum(len(p) for p in tr.beam_pruned)

@@ -8,6 +8,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from models.inputs import model_input
+from models.readings.ablation import ablate_heads, rank_heads
 from models.readings.transformer import (
     causality_check,
     forward_work,
@@ -189,3 +190,50 @@ def test_parallel_section_shows_the_t_squared_term_and_says_what_was_measured():
     assert f"{share:.1%}" in prose and share < 0.1  # at T = 64 attention is a small part of the arithmetic
     everything = _page_text(at)
     assert "attention's grows with T²" not in everything
+
+
+def _said(at) -> str:
+    return " ".join(h.proto.body for h in at.get("html"))
+
+
+def test_switching_heads_off_shows_the_change_at_every_position():
+    at = open_page(PAGE, SENTENCE)
+    bundle = load("transformer", "cpu")
+    for mode in ("zero", "uniform"):
+        at.radio(key="tf_ablate_mode").set_value(mode).run()
+        assert not at.exception
+        change = ablate_heads(bundle.model, bundle.tokenizer, SENTENCE, [(0, 0)], mode)
+        bars = figure(at, "tf_ablate_map")["data"][0]
+        assert np.allclose(values(bars["y"]), change.kl, atol=1e-6)
+        assert ("output zeroed" if mode == "zero" else "uniform attention") in _said(at)
+        assert f"from {change.loss_before:.4f} to {change.loss_after:.4f}" in _said(at)
+    every = [(ell, h) for ell in range(4) for h in range(4)]
+    at.multiselect(key="tf_ablate_heads").set_value(every).run()
+    assert any("Every head is switched off" in w.value for w in at.warning)
+    at.multiselect(key="tf_ablate_heads").set_value([]).run()
+    assert any("at least one head" in i.value for i in at.info)
+
+
+def test_head_ranking_grid_is_the_loss_increase():
+    at = open_page(PAGE, SENTENCE)
+    bundle = load("transformer", "cpu")
+    ranking = rank_heads(bundle.model, bundle.tokenizer, SENTENCE, "zero")
+    grid = values(figure(at, "tf_rank_map")["data"][0]["z"])
+    assert grid.shape == (4, 4) and np.allclose(grid, ranking.increase, atol=1e-6)
+    layer, head = ranking.order()[0]
+    assert f"Switching off <b>layer {layer + 1} · head {head + 1}</b> costs most" in _said(at)
+    at.radio(key="tf_rank_mode").set_value("uniform").run()
+    assert not np.allclose(values(figure(at, "tf_rank_map")["data"][0]["z"]), grid)
+
+
+def test_cutting_an_edge_changes_the_query_and_a_future_edge_nothing():
+    at = open_page(PAGE, SENTENCE)
+    at.selectbox(key="tf_edge_query").set_value(5).run()
+    at.selectbox(key="tf_edge_key").set_value(2).run()
+    assert not at.exception
+    assert "Without reading <b>3. little</b>, position <b>6. to</b> predicts" in _said(at)
+    kl = values(figure(at, "tf_edge_change")["data"][0]["y"])
+    assert kl[:5].max() == 0 and kl[5] > 0
+    at.selectbox(key="tf_edge_key").set_value(9).run()
+    assert "already gives that score −∞, so cutting it changes nothing" in _said(at)
+    assert values(figure(at, "tf_edge_change")["data"][0]["y"]).max() == 0

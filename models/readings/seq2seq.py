@@ -5,12 +5,13 @@ and no e (None), and the context is the thought vector c = [→h_T; ←h_1] at e
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..sampling import Hypothesis
-from ..seq2seq import Seq2Seq
+from ..seq2seq import AttentionEdit, Seq2Seq
 from ..tokenizer import EOS
 
 
@@ -32,7 +33,10 @@ class Seq2SeqReading:
     log_prob: float  # Σ log p of the emitted tokens (with <eos> if reached)
     notes: list[str]  # what became of the source: empty, cut, unknown tokens
     beam_steps: tuple[tuple[Hypothesis, ...], ...]  # the hypotheses kept after each step, best first
-    words: dict[int, str]  # target word of every id in the beam
+    words: dict[int, str]  # target word of every id in the beam (kept or pruned)
+    beam_pruned: tuple[tuple[Hypothesis, ...], ...] = ()  # the candidates each step ranked but did not keep
+    prefix_len: int = 0  # the first prefix_len output tokens were fixed, not chosen by the decoder
+    prefix_log_prob: float = 0.0  # Σ log p of the fixed tokens (part of log_prob)
 
     @property
     def has_attention(self) -> bool:
@@ -56,11 +60,14 @@ def _numpy(tensor) -> np.ndarray | None:
     return None if tensor is None else tensor.float().numpy()
 
 
-def read_translation(model: Seq2Seq, text: str, beam: int = 1) -> Seq2SeqReading:
-    """Translate ``text`` (beam 1 = greedy) and return what every step read and emitted."""
-    tr = model.translate(text, beam=beam)
+def read_translation(model: Seq2Seq, text: str, beam: int = 1, prefix: Sequence[int] = (),
+                     edit: AttentionEdit | None = None) -> Seq2SeqReading:
+    """Translate ``text`` (beam 1 = greedy) and return what every step read and emitted; ``prefix`` fixes the first
+    output ids, ``edit`` forces the attention at one step (see ``Seq2Seq.translate``)."""
+    tr = model.translate(text, beam=beam, prefix=prefix, edit=edit)
     itos = model.tgt_tok.vocab.itos
-    beam_ids = {k for kept in tr.beam_steps for h in kept for k in h.tokens}
+    beam_ids = {k for steps in (tr.beam_steps, tr.beam_pruned) for kept in steps for h in kept for k in h.tokens}
+    beam_ids.update(prefix)
     return Seq2SeqReading(
         attention_kind=model.config.attention,
         src_tokens=tr.src_tokens,
@@ -77,6 +84,9 @@ def read_translation(model: Seq2Seq, text: str, beam: int = 1) -> Seq2SeqReading
         notes=list(tr.notes),
         beam_steps=tr.beam_steps,
         words={k: itos[k] for k in sorted(beam_ids)},
+        beam_pruned=tr.beam_pruned,
+        prefix_len=tr.prefix_len,
+        prefix_log_prob=tr.prefix_log_prob,
     )
 
 

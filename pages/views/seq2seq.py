@@ -11,10 +11,18 @@ from models.registry import SEQ2SEQ_SPECS
 from models.seq2seq import AdditiveAttention, BilinearAttention, DotAttention, NoAttention, Seq2Seq, SourceDecoder
 from models.vectors import softmax
 from pages.components.attention_charts import scores_figure
-from pages.components.loaders import figure_cache, get_model, reading_cache
+from pages.components.loaders import figure_cache, get_model
 from pages.components.seq2seq_charts import alignment_figure, by_length_figure, context_figure
 from pages.components.text import CleanText, clean_text
 from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
+from pages.views.seq2seq_probes import (
+    beam_tree_part,
+    fix_prefix,
+    force_attention,
+    force_section,
+    prefix_section,
+    reading_of,
+)
 
 TASKS = {"fra": "English → French", "dates": "dates → ISO"}
 DATE_EXAMPLES = ["saturday 21 nov 2026", "the 3rd of march, 1999", "November 21, 2026", "31.12.1900",
@@ -39,12 +47,6 @@ METRICS = {  # task -> (manifest key, axis name, one-line definition)
 LECTURE_SCORES = (1.5, 0.9, 0.3, -0.5)  # the worked example of deck 000 ("Seq2Seq + Attention")
 LECTURE_WEIGHTS = (0.51, 0.28, 0.14, 0.07)  # as printed on the slide (the exact softmax is 0.50, 0.28, 0.15, 0.07)
 WORKED_MODEL, WORKED_SOURCE = "fra-additive", "i am happy ."  # the same four-token computation in a real model
-
-
-@reading_cache
-def reading_of(name: str, text: str, beam: int = 1) -> Seq2SeqReading:
-    """One source through one model (cached per model, text and beam width)."""
-    return read_translation(get_model(name).bundle.model, text, beam)
 
 
 @figure_cache
@@ -266,6 +268,7 @@ def beam_section(name: str, text: str) -> None:
     say("Beam {b}: <b>{out}</b> (log-prob {lp}); greedy: <b>{greedy}</b> (log-prob {glp}).", b=beam,
         out=rb.text or "(nothing)", lp=f"{rb.log_prob:.3f}", greedy=greedy.text or "(nothing)",
         glp=f"{greedy.log_prob:.3f}")
+    beam_tree_part(name, text, beam)
     history = [{"step": i + 1, "rank": rank + 1, "hypothesis": " ".join(rb.tokens_of(h)),
                 "log-prob": round(h.log_prob, 3), "ended": h.finished}
                for i, kept in enumerate(rb.beam_steps) for rank, h in enumerate(kept)]
@@ -299,4 +302,7 @@ if task == "dates":
     side_by_side(source.text)
 bottleneck(task, source.text)
 beam_section(name, source.text)
-show_source(read_translation, Seq2Seq.translate, SourceDecoder, Seq2Seq.step, SCORERS[reading.attention_kind])
+force_section(name, source.text, task)
+prefix_section(name, source.text, task)
+show_source(read_translation, Seq2Seq.translate, SourceDecoder, Seq2Seq.step, SCORERS[reading.attention_kind],
+            force_attention, fix_prefix)

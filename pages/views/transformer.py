@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from models.readings.ablation import ablate_heads, knock_out_edge, rank_heads
 from models.readings.transformer import (
     OpenedQuery,
     Positions,
@@ -21,7 +22,7 @@ from models.readings.transformer import (
     time_sweep,
 )
 from models.registry import label
-from models.transformer import Block, CausalSelfAttention, TransformerConfig, TransformerLM
+from models.transformer import Block, CausalSelfAttention, LayerProbe, TransformerConfig, TransformerLM
 from pages.components.attention_charts import (
     attention_grid,
     head_colour,
@@ -46,6 +47,7 @@ from pages.components.widgets import (
     table_with_csv,
     try_this,
 )
+from pages.views.transformer_probes import ablation_section, knockout_section, ranking_section
 
 NAME = "transformer"
 COLOUR_NAMES = dict(zip(CATEGORICAL, ("blue", "orange", "green", "pink", "sky blue", "vermilion", "yellow", "black"),
@@ -399,6 +401,9 @@ causality_note(sentence.text)
 positions_section(len(reading.tokens))
 stream_section(sentence.text, reading, config)
 parallel_section(sentence.text, config)
+ablation_section(sentence.text, config.n_layer, config.n_head)
+ranking_section(sentence.text)
+knockout_section(sentence.text, reading.tokens)
 try_this(*TRY_THIS)
 show_source(CausalSelfAttention.forward, Block.forward, TransformerLM.trace, read_transformer, open_query, logit_lens,
-            forward_work)
+            forward_work, LayerProbe, ablate_heads, rank_heads, knock_out_edge)

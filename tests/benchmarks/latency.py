@@ -32,6 +32,8 @@ SLIDERS = {"pages/views/rnn.py": "rnn_step", "pages/views/rnn_gates.py": "lstm_h
            "pages/views/ngram.py": "ng_alpha", "pages/views/ffnn.py": "ffnn_position"}
 # Controls that start new work each time they take a fresh value: the seed draws 3 new samples of 30 tokens.
 FRESH = {"pages/views/sampling.py": "smp_seed"}
+# Interventions (issue 21; target p95 ≤ 200 ms): each rerun moves to the next option, a new forcing or edge cut.
+PROBES = {"pages/views/seq2seq.py": "s2s_force_source", "pages/views/transformer.py": "tf_edge_key"}
 
 
 def summary(ms: list[float]) -> dict:
@@ -83,6 +85,11 @@ def main() -> None:
                 times, errs = measure_control(user, SLIDERS[page.path], args.reruns)
                 slider = {"slider": SLIDERS[page.path], **summary(times)}
                 errors += errs
+            probe = {}
+            if page.path in PROBES:
+                times, errs = measure_control(user, PROBES[page.path], args.reruns)
+                probe = {"control": PROBES[page.path], **summary(times)}
+                errors += errs
             fresh = {}
             if page.path in FRESH:
                 times = []
@@ -97,6 +104,7 @@ def main() -> None:
                 "new_sentence": summary(typed),
                 "slider_change": slider,
                 "fresh_value": fresh,
+                "intervention": probe,
                 "errors": errors,
                 "p95_ratio_to_trivial": round(percentile(ctrl, 95) / percentile(base, 95), 1),
             }
