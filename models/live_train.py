@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .evaluate import greedy_batch, teacher_forced_loss
+from .evaluate import greedy_batch, teacher_forced_loss, token_nll
 from .fit import StepReport
+from .inputs import model_input
 from .live_text import LMData
 from .lm import LanguageModel
 from .optim import seed_everything
@@ -25,7 +26,7 @@ from .sampling import SamplingConfig, sample_batch
 from .scheduler import Run
 from .seq2seq import Seq2Seq, Seq2SeqConfig, SourceDecoder
 from .seq2seq_train import train_seq2seq
-from .tokenizer import EOS_ID
+from .tokenizer import EOS_ID, Tokenizer
 from .train import train_model
 from .transformer import TransformerConfig, TransformerLM
 
@@ -83,12 +84,23 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class SentenceLoss:
+    """−log p of each token of one sentence under a model at one step (the student's sentence becoming familiar)."""
+
+    model: str
+    step: int
+    tokens: tuple[str, ...]  # as the model reads them (unknown ones as <unk>)
+    nll: np.ndarray  # (T,) nats per token
+
+
+@dataclass(frozen=True)
 class LiveView:
     """A snapshot of a run's record: safe to keep and draw while the run goes on."""
 
     curves: dict[str, Curve]
     frames: tuple[Frame, ...] = ()
     samples: tuple[Sample, ...] = ()
+    sentence: tuple[SentenceLoss, ...] = ()
     source_tokens: tuple[str, ...] = ()  # the fixed date as the encoder reads it
     target_tokens: tuple[str, ...] = ()  # its gold output, then <eos>
 
@@ -106,6 +118,7 @@ class Recorder:
     _curves: dict[str, dict[str, list]] = field(default_factory=dict)
     _frames: list[Frame] = field(default_factory=list)
     _samples: list[Sample] = field(default_factory=list)
+    _sentence: list[SentenceLoss] = field(default_factory=list)
     _tokens: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     def _curve(self, name: str) -> dict[str, list]:
@@ -131,9 +144,11 @@ class Recorder:
         with self._lock:
             self._frames.append(frame)
 
-    def sample(self, sample: Sample) -> None:
+    def sample(self, sample: Sample, sentence: SentenceLoss | None = None) -> None:
         with self._lock:
             self._samples.append(sample)
+            if sentence is not None:
+                self._sentence.append(sentence)
 
     def tokens(self, source: tuple[str, ...], target: tuple[str, ...]) -> None:
         with self._lock:
@@ -146,7 +161,7 @@ class Recorder:
                                                 else np.int64)
                                     for k in ("steps", "seconds", "train", "valid_steps", "valid")))
                       for name, c in self._curves.items()}
-            return LiveView(curves, tuple(self._frames), tuple(self._samples), *self._tokens)
+            return LiveView(curves, tuple(self._frames), tuple(self._samples), tuple(self._sentence), *self._tokens)
 
 
 # ----- attention being learned: dates -> ISO ---------------------------------------------------------------
@@ -245,6 +260,7 @@ class LMSetup:
     """An LM run: the architectures trained one after the other on the same text, each for the same seconds."""
 
     architectures: tuple[str, ...] = ("lstm",)
+    sentence: str = ""  # the student's sentence, scored at every validation
     seed: int = 0
     seconds_each: float = 30.0
     every: int = 25  # steps between validations and samples
@@ -267,6 +283,14 @@ def tiny_lm(architecture: str, vocab_size: int, seed: int) -> LanguageModel:
     raise ValueError(f"architecture must be one of {ARCHITECTURES}")
 
 
+@torch.no_grad()
+def sentence_loss(model: LanguageModel, tokenizer: Tokenizer, text: str, name: str = "", step: int = 0) -> SentenceLoss:
+    """Each token's −log p(w_t | w_<t) in ``text`` (at most 64 tokens), read after ``<eos>`` like a new text."""
+    inp = model_input(tokenizer, text, max_len=65)
+    nll = token_nll(model, torch.tensor(inp.ids)).numpy() if len(inp.ids) > 1 else np.zeros(0)
+    return SentenceLoss(name, step, tuple(inp.tokens), nll.astype(np.float32))
+
+
 def write_sample(model: LanguageModel, data: LMData, tokens: int, seed: int) -> str:
     """A sample from a new text (after ``<eos>``), at temperature 1, the same random draws at every step."""
     ids = sample_batch(model, [], 1, tokens, SamplingConfig(), torch.Generator().manual_seed(seed))
@@ -274,15 +298,19 @@ def write_sample(model: LanguageModel, data: LMData, tokens: int, seed: int) -> 
 
 
 class LMJob:
-    """Train tiny LMs on one text, one architecture after another; record losses and samples."""
+    """Train tiny LMs on one text, one architecture after another; record losses, samples, the sentence's losses."""
 
-    kind = "lm"
-
-    def __init__(self, setup: LMSetup, data: LMData) -> None:
-        self.setup, self.data, self.record = setup, data, Recorder()
+    def __init__(self, setup: LMSetup, data: LMData, kind: str = "lm") -> None:
+        self.setup, self.data, self.record, self.kind = setup, data, Recorder(), kind
 
     def view(self) -> LiveView:
         return self.record.view()
+
+    def _snapshot(self, model: LanguageModel, name: str, step: int) -> None:
+        """A sample and the sentence's losses at ``step``."""
+        s, d = self.setup, self.data
+        self.record.sample(Sample(name, step, write_sample(model, d, s.sample_tokens, s.seed)),
+                           sentence_loss(model, d.tokenizer, s.sentence, name, step) if s.sentence else None)
 
     def __call__(self, run: Run) -> None:
         s, d = self.setup, self.data
@@ -290,12 +318,12 @@ class LMJob:
                           weight_decay=0.0, eval_every=s.every, patience=NEVER, eval_tokens=4096, seed=s.seed)
         for name in s.architectures:
             model = tiny_lm(name, len(d.tokenizer), s.seed)
-            self.record.sample(Sample(name, 0, write_sample(model, d, s.sample_tokens, s.seed)))
+            self._snapshot(model, name, 0)
 
             def on_step(report: StepReport, model=model, name=name) -> bool:
                 self.record.step(name, report)
                 if report.valid_loss is not None:
-                    self.record.sample(Sample(name, report.step, write_sample(model, d, s.sample_tokens, s.seed)))
+                    self._snapshot(model, name, report.step)
                 return run.should_stop() or report.elapsed_s >= s.seconds_each
 
             train_model(model, d.train, d.valid, cfg, CPU, progress=False, on_step=on_step)

@@ -1,0 +1,72 @@
+"""Figures of live training: loss curves with early stopping marked, exact match, a sentence's per-token loss."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .palette import CATEGORICAL
+from .plotting import plot_text, safe_labels
+
+LAYOUT = dict(height=360, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
+
+
+def smooth(y: np.ndarray, width: int = 10) -> np.ndarray:
+    """Trailing mean over ``width`` steps (a training loss is one noisy batch per step)."""
+    if len(y) == 0:
+        return y.astype(np.float32)
+    c = np.cumsum(np.concatenate([[0.0], y]))
+    lo = np.maximum(0, np.arange(1, len(y) + 1) - width)
+    return ((c[1:] - c[lo]) / (np.arange(1, len(y) + 1) - lo)).astype(np.float32)
+
+
+def loss_figure(train: Mapping[str, tuple[np.ndarray, np.ndarray]], valid: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                title: str, x_title: str, marks: Mapping[str, tuple[float | None, float | None]] | None = None
+                ) -> go.Figure:
+    """Training loss (smoothed line) and validation loss (dashed, markers) per model; ``marks`` per model:
+    (x of the best validation loss, x where early stopping would have stopped), drawn as vertical lines."""
+    fig = go.Figure()
+    for i, name in enumerate(dict.fromkeys([*train, *valid])):
+        colour = CATEGORICAL[i % len(CATEGORICAL)]
+        label = plot_text(name)
+        if name in train:
+            x, y = train[name]
+            fig.add_trace(go.Scatter(x=np.asarray(x, dtype=np.float32), y=smooth(np.asarray(y)), mode="lines",
+                                     name=f"{label}: train", line=dict(color=colour, width=2)))
+        if name in valid:
+            x, y = valid[name]
+            fig.add_trace(go.Scatter(x=np.asarray(x, dtype=np.float32), y=np.asarray(y, dtype=np.float32),
+                                     mode="lines+markers", name=f"{label}: valid",
+                                     line=dict(color=colour, width=2, dash="dash")))
+        best, stop = (marks or {}).get(name, (None, None))
+        if best is not None:
+            fig.add_vline(x=float(best), line=dict(color=colour, width=1, dash="dot"),
+                          annotation_text=f"{label}: best valid", annotation_position="top left")
+        if stop is not None:
+            fig.add_vline(x=float(stop), line=dict(color=colour, width=2),
+                          annotation_text=f"{label}: early stop", annotation_position="top right")
+    fig.update_layout(title_text=title, xaxis_title=x_title, yaxis_title="loss (nats per token)", **LAYOUT)
+    return fig
+
+
+def metric_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str, y_title: str) -> go.Figure:
+    """One line per model of a metric over training steps (exact match on fresh dates)."""
+    fig = go.Figure([go.Scatter(x=np.asarray(x, dtype=np.float32), y=np.asarray(y, dtype=np.float32),
+                                mode="lines+markers", name=plot_text(name),
+                                line=dict(color=CATEGORICAL[i % len(CATEGORICAL)], width=2))
+                     for i, (name, (x, y)) in enumerate(series.items())])
+    fig.update_layout(title_text=title, xaxis_title="step", yaxis_title=y_title, yaxis_range=[0, 1], **LAYOUT)
+    return fig
+
+
+def sentence_figure(tokens: Sequence[str], nll: Mapping[str, np.ndarray], title: str) -> go.Figure:
+    """−log p of each token of one sentence, one bar group per snapshot (before training, now)."""
+    x = np.arange(len(tokens))
+    fig = go.Figure([go.Bar(x=x, y=np.asarray(v, dtype=np.float32), name=plot_text(name),
+                            marker_color=CATEGORICAL[i % len(CATEGORICAL)],
+                            hovertemplate="%{y:.2f} nats<extra>" + plot_text(name) + "</extra>")
+                     for i, (name, v) in enumerate(nll.items())])
+    fig.update_xaxes(tickmode="array", tickvals=x, ticktext=safe_labels(tokens), tickangle=-45)
+    fig.update_layout(title_text=title, yaxis_title="−log p (nats)", barmode="group", **LAYOUT)
+    return fig
