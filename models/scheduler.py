@@ -51,7 +51,7 @@ class Run:
         self.cap_s = cap_s
         self.state, self.reason = WAITING, ""
         self.submitted_at, self.started_at, self.finished_at = clock(), None, None
-        self._stop = threading.Event()
+        self._stop, self._finished = threading.Event(), threading.Event()
 
     def elapsed_s(self) -> float:
         """Seconds since the run started (0 while it waits)."""
@@ -75,6 +75,17 @@ class Run:
         if not self._stop.is_set():
             self.reason = reason
             self._stop.set()
+
+    def finish(self, state: str, reason: str | None = None) -> None:
+        """Record the end (the scheduler calls this once)."""
+        self.state, self.finished_at = state, self.clock()
+        if reason is not None:
+            self.reason = reason
+        self._finished.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until the run has ended (True) or ``timeout_s`` passed (False)."""
+        return self._finished.wait(timeout_s)
 
     @property
     def stop_requested(self) -> bool:
@@ -133,16 +144,9 @@ class Scheduler:
         with self._lock:
             if run in self._waiting:
                 self._waiting.remove(run)
-                run.state, run.reason, run.finished_at = STOPPED, reason, self.clock()
+                run.finish(STOPPED, reason)
                 return
         run.request_stop(reason)
-
-    def forget(self, owner: str) -> None:
-        """Drop the owner's finished run from the registry (its session is gone)."""
-        with self._lock:
-            run = self._latest.get(owner)
-            if run is not None and not run.active:
-                del self._latest[owner]
 
     def _fill_slots(self) -> None:
         """Start waiting runs while slots are free, oldest first."""
@@ -157,14 +161,18 @@ class Scheduler:
 
     def _execute(self, run: Run) -> None:
         """Run the job on this thread; free the slot whatever happens."""
+        state, reason = DONE, None
         try:
             run.work(run)
             state = STOPPED if run.stop_requested else DONE
         except Exception as err:  # a failed run is reported on its page; the server and the other runs go on
-            state, run.reason = FAILED, f"the run failed: {err}"
+            state, reason = FAILED, f"the run failed: {err}"
+        gone = not run.alive()
         with self._lock:
             self._running.remove(run)
-            run.state, run.finished_at = state, self.clock()
+            if gone and self._latest.get(run.owner) is run:
+                del self._latest[run.owner]  # nobody will look at it again
+            run.finish(state, reason)
         self._fill_slots()
 
     def _ensure_watchdog(self) -> None:
@@ -175,18 +183,22 @@ class Scheduler:
             self._watchdog.start()
 
     def sweep(self) -> None:
-        """Stop every run whose student has left; cap running runs that overran (a job stuck in one long step)."""
+        """Stop the runs of students who left and forget their finished runs; cap runs stuck in a long step."""
         with self._lock:
-            runs = [*self._waiting, *self._running]
-        for run in runs:
-            if not run.alive():
+            latest = list(self._latest.items())
+        for owner, run in latest:
+            if run.alive():
+                if run.state == RUNNING:
+                    run.should_stop()
+            elif run.active:
                 self.stop(run, "stopped: the student's session ended")
-                self.forget(run.owner)
-            elif run.state == RUNNING:
-                run.should_stop()
+            else:
+                with self._lock:
+                    if self._latest.get(owner) is run:
+                        del self._latest[owner]
 
     def _watch(self) -> None:
-        """Sweep until no run is waiting or running (the next submit starts a new watchdog)."""
+        """Sweep until no run is waiting or running and no one who left is remembered (a submit starts a new one)."""
         while True:
             time.sleep(self.watch_every_s)
             self.sweep()
