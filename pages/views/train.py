@@ -49,10 +49,10 @@ TRY_THIS = (
 
 @shared_data
 def dates_data() -> tuple[PairSet, list[tuple[str, str]]]:
-    """8,000 generated training dates (and 200 for the valid loss), plus 200 fresh ones for exact match."""
-    pairs = dates(n_train=8000, n_valid=200, seed=0)
+    """8,000 generated training dates (and 100 for the valid loss), plus 100 fresh ones for exact match."""
+    pairs = dates(n_train=8000, n_valid=100, seed=0)
     seen = {s for s, _ in pairs.train}
-    fresh = [(e.source, e.target) for e in generate(400, seed=99) if e.source not in seen][:200]
+    fresh = [(e.source, e.target) for e in generate(300, seed=99) if e.source not in seen][:100]
     return pairs, fresh
 
 
@@ -139,7 +139,7 @@ def dates_body(live: bool) -> None:
     st.latex(r"e_{ij}=v^{\top}\tanh(W s_{i-1}+U h_j),\qquad \alpha_{ij}=\frac{\exp e_{ij}}{\sum_k \exp e_{ik}},"
              r"\qquad c_i=\sum_j \alpha_{ij} h_j")
     st.write(f"A small encoder–decoder (bidirectional GRU, 32 units a direction) learns to turn written dates into ISO "
-             f"dates, from random weights, on dates our code generates. Every few steps it is tested on 200 fresh "
+             f"dates, from random weights, on dates our code generates. Every few steps it is tested on 100 fresh "
              f"dates (exact match), and the alignment α of one fixed input, “{FIXED_DATE[0]}”, is drawn with the "
              f"decoder fed the correct output (teacher forcing, as in training): each row is one output character, "
              f"each column a source character, darker = more attention.")
@@ -173,7 +173,7 @@ def draw_dates(view: LiveView, live: bool) -> None:
         by_model[f.model][0].append(f.step)
         by_model[f.model][1].append(f.exact_match)
     right.plotly_chart(metric_figure({k: (np.array(a), np.array(b)) for k, (a, b) in by_model.items()},
-                                     "exact match on 200 fresh dates (greedy)", "share exactly right"),
+                                     "exact match on 100 fresh dates (greedy)", "share exactly right"),
                        key="trn_dates_exact", width="stretch")
     frames = [f for f in view.frames if f.alpha is not None]
     if not frames:
