@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 CAP_ENV, SLOTS_ENV = "LML_TRAIN_CAP_S", "LML_TRAIN_SLOTS"
 DEFAULT_CAP_S = 60.0
+NICE = 10  # a training thread's niceness: the threads that serve pages get the cores first
 WAITING, RUNNING, DONE, STOPPED, FAILED = "waiting", "running", "done", "stopped", "failed"
 
 
@@ -39,6 +40,14 @@ def _number(text: str | None, kind: type, default):
         return kind(text) if text else default
     except ValueError:
         return default
+
+
+def _lower_priority() -> None:
+    """Nice this thread only (Linux gives each thread its own nice value); elsewhere leave it as it is."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    except (AttributeError, OSError):
+        pass
 
 
 class Run:
@@ -160,7 +169,8 @@ class Scheduler:
             threading.Thread(target=self._execute, args=(run,), name=f"train-{run.owner[:8]}", daemon=True).start()
 
     def _execute(self, run: Run) -> None:
-        """Run the job on this thread; free the slot whatever happens."""
+        """Run the job on this thread (at a lower priority); free the slot whatever happens."""
+        _lower_priority()
         state, reason = DONE, None
         try:
             run.work(run)
