@@ -203,9 +203,14 @@ class Scheduler:
             elif run.active:
                 self.stop(run, "stopped: the student's session ended")
             else:
-                with self._lock:
-                    if self._latest.get(owner) is run:
-                        del self._latest[owner]
+                self.forget(owner)
+
+    def forget(self, owner: str) -> None:
+        """Drop the owner's run once it has ended (its student left, or a test cleans up)."""
+        with self._lock:
+            run = self._latest.get(owner)
+            if run is not None and not run.active:
+                del self._latest[owner]
 
     def _watch(self) -> None:
         """Sweep until no run is waiting or running and no one who left is remembered (a submit starts a new one)."""

@@ -38,7 +38,7 @@ TRY_THIS = (
     "After how many steps do the year's four digits look at the year?",
     "Without attention (`none`) the same seconds buy more steps (no scores to compute). Does it reach the same exact "
     "match? Why not?",
-    "In section 2, train an LSTM on the default stories for 30 s at character level. When does the valid loss start "
+    "In section 2, train an LSTM on the default stories for 45 s at character level. When does the valid loss start "
     "to rise while the train loss keeps falling? What do the samples look like at that point?",
     "Switch to word level: the vocabulary is larger and each word is seen fewer times. Does overfitting come sooner "
     "or later?",
@@ -142,7 +142,7 @@ def dates_body(live: bool) -> None:
              f"dates, from random weights, on dates our code generates. Every few steps it is tested on 100 fresh "
              f"dates (exact match), and the alignment α of one fixed input, “{FIXED_DATE[0]}”, is drawn with the "
              f"decoder fed the correct output (teacher forcing, as in training): each row is one output character, "
-             f"each column a source character, darker = more attention.")
+             f"each column a source character, brighter = more attention.")
     seed = st.session_state.get("trn_seed", 0)
     c1, c2, c3 = st.columns(3)
     seconds = c1.slider("seconds per model", 5, 30, 15, key="trn_dates_s")
@@ -185,7 +185,7 @@ def draw_dates(view: LiveView, live: bool) -> None:
         shown = frames[steps.index(chosen)]
     st.plotly_chart(alignment_figure(shown.alpha, view.source_tokens, view.target_tokens,
                                      f"α of “{FIXED_DATE[0]}” at step {shown.step}"), key="trn_align", width="stretch")
-    say("Step <b>{step}</b>: exact match {em} on fresh dates, valid loss {loss} nats. The darkest cell of each row "
+    say("Step <b>{step}</b>: exact match {em} on fresh dates, valid loss {loss} nats. The brightest cell of each row "
         "is where that output character looks.", step=shown.step, em=f"{shown.exact_match:.0%}",
         loss=f"{shown.valid_loss:.3f}")
     with st.expander("The numbers behind the heatmap"):
@@ -249,7 +249,7 @@ def lm_body(live: bool, data: LMData | None, text: str, sentence: str) -> None:
     c1, c2, c3 = st.columns(3)
     arch = c1.selectbox("model", ARCHITECTURES, index=1, key="trn_arch",
                         format_func=lambda a: {"rnn": "Elman RNN", "lstm": "LSTM", "transformer": "transformer"}[a])
-    seconds = c2.slider("seconds", 5, 60, 30, key="trn_lm_s")
+    seconds = c2.slider("seconds", 5, 60, 45, key="trn_lm_s")
     every = c3.select_slider("validate and sample every N steps", [25, 50, 100], value=50, key="trn_lm_every")
     run = controls("lm", lambda: LMJob(LMSetup((arch,), sentence, seed, float(seconds), every), data),
                    seconds, live, ready=data is not None)
