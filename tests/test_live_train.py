@@ -10,10 +10,10 @@ import torch
 
 from models.dates import generate
 from models.fit import StepReport, fit
+from models.live_record import Curve
 from models.live_text import MAX_BYTES, check_upload, prepare
 from models.live_train import (
     FIXED_DATE,
-    Curve,
     DatesJob,
     DatesSetup,
     LMJob,

@@ -7,16 +7,15 @@ import streamlit as st
 
 from models.dates import generate
 from models.fit import fit
+from models.live_record import LiveView, SentenceLoss
 from models.live_text import LEVELS, LMData, check_upload, prepare, sample_stories
 from models.live_train import (
     ARCHITECTURES,
     FIXED_DATE,
     DatesJob,
     DatesSetup,
-    LiveView,
     LMJob,
     LMSetup,
-    SentenceLoss,
     alignment,
     sentence_loss,
     tiny_lm,
