@@ -137,6 +137,15 @@ def test_a_run_stops_at_the_time_cap(at):
     assert "time cap of 2 s" in status
 
 
+def test_the_stop_button_stops_a_run(at):
+    at.slider(key="trn_lm_s").set_value(60).run()
+    at.button(key="trn_lm_start").click().run()
+    _until(at, "Training")
+    at.button(key="trn_lm_stop").click().run()
+    assert "Stopped by you" in _until(at, "Stopped")
+    assert at.button(key="trn_lm_stop").disabled
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("the dog ran .", "too short to split"),
     ("   ", "Paste a text"),
