@@ -135,13 +135,14 @@ def _curves(view: LiveView, x: str = "steps"):
 def dates_body(live: bool) -> None:
     """Section 1: a dates → ISO seq2seq with additive attention learns from scratch; then `none`, same seconds."""
     st.subheader("1. Watch attention being learned")
-    st.latex(r"e_{ij}=v^{\top}\tanh(W s_{i-1}+U h_j),\qquad \alpha_{ij}=\frac{\exp e_{ij}}{\sum_k \exp e_{ik}},"
-             r"\qquad c_i=\sum_j \alpha_{ij} h_j")
+    st.latex(r"e_{ij}=\mathrm{NN}_{W_a}(h^D_{i-1},h^E_j)=v^{\top}\tanh(W h^D_{i-1}+U h^E_j),\qquad "
+             r"\alpha_{ij}=\frac{\exp e_{ij}}{\sum_k \exp e_{ik}},\qquad c_i=\sum_j \alpha_{ij} h^E_j")
     st.write(f"A small encoder–decoder (bidirectional GRU, 32 units a direction) learns to turn written dates into ISO "
              f"dates, from random weights, on dates our code generates. Every few steps it is tested on 100 fresh "
              f"dates (exact match), and the alignment α of one fixed input, “{FIXED_DATE[0]}”, is drawn with the "
              f"decoder fed the correct output (teacher forcing, as in training): each row is one output character, "
-             f"each column a source character, brighter = more attention.")
+             f"each column a source character, brighter = more attention (0 black, 1 white, as in Bahdanau et al.'s "
+             f"Fig. 3).")
     seed = st.session_state.get("trn_seed", 0)
     c1, c2, c3 = st.columns(3)
     seconds = c1.slider("seconds per model", 5, 30, 15, key="trn_dates_s")
@@ -153,6 +154,10 @@ def dates_body(live: bool) -> None:
     if run is None:
         st.plotly_chart(fresh_alignment_figure(seed), key="trn_align", width="stretch")
         st.caption("Untrained: every source character gets about the same weight. Press Start.")
+        pairs = dates_data()[0]
+        src, _ = tiny_seq2seq(pairs, "none", seed).source_ids(FIXED_DATE[0])
+        alignment_numbers(fresh_alignment(seed), [pairs.src_tok.vocab.itos[i] for i in src],
+                          [*FIXED_DATE[1], "<eos>"], 0)
         return
     draw_dates(run.work.view(), live)
 
@@ -187,10 +192,15 @@ def draw_dates(view: LiveView, live: bool) -> None:
     say("Step <b>{step}</b>: exact match {em} on fresh dates, valid loss {loss} nats. The brightest cell of each row "
         "is where that output character looks.", step=shown.step, em=f"{shown.exact_match:.0%}",
         loss=f"{shown.valid_loss:.3f}")
+    alignment_numbers(shown.alpha, view.source_tokens, view.target_tokens, shown.step)
+
+
+def alignment_numbers(alpha: np.ndarray, source, target, step: int) -> None:
+    """The α table behind the heatmap, with a CSV download."""
     with st.expander("The numbers behind the heatmap"):
-        table = pd.DataFrame(shown.alpha, columns=[f"{j + 1}. {t}" for j, t in enumerate(view.source_tokens)])
-        table.insert(0, "output", [f"{i + 1}. {t}" for i, t in enumerate(view.target_tokens)])
-        table_with_csv(table, f"alignment_step_{shown.step}.csv", key="trn_align_csv")
+        table = pd.DataFrame(alpha, columns=[f"{j + 1}. {t}" for j, t in enumerate(source)])
+        table.insert(0, "output", [f"{i + 1}. {t}" for i, t in enumerate(target)])
+        table_with_csv(table, f"alignment_step_{step}.csv", key="trn_align_csv")
 
 
 dates_live = st.fragment(run_every=POLL_S)(dates_body)
