@@ -5,6 +5,7 @@ too short to split into a training part and a validation part (the last 10%, nan
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -70,7 +71,7 @@ def prepare(text: str, level: str, train_fraction: float = 0.9) -> LMData:
         tokenizer = WordTokenizer.build(corpus.train, min_count=1, max_size=MAX_WORD_VOCAB)
     train, valid = encode_stream(tokenizer, corpus.train), encode_stream(tokenizer, corpus.valid)
     if len(train) < MIN_TRAIN_TOKENS or len(valid) < MIN_VALID_TOKENS:
-        need = (MIN_TRAIN_TOKENS + MIN_VALID_TOKENS) * 10 // 9
+        need = math.ceil(round(max(MIN_TRAIN_TOKENS / train_fraction, MIN_VALID_TOKENS / (1 - train_fraction)), 6))
         unit = "characters" if level == "char" else "words"
         raise ValueError(f"The text is too short to split into training and validation parts: it has "
                          f"{len(train) + len(valid) - 2:,} {unit}, and at least about {need:,} are needed.")

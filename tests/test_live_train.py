@@ -158,6 +158,12 @@ def test_a_text_too_short_to_split_is_refused(level):
         prepare("the dog ran to the park.", level)
 
 
+def test_the_message_names_a_length_that_is_enough():
+    with pytest.raises(ValueError, match="at least about 640 are needed"):
+        prepare(" ".join(["dog"] * 400), "word")  # enough to train on, but its last 10% is too short to validate
+    prepare(" ".join(["dog"] * 640), "word")
+
+
 def test_split_keeps_the_last_tenth_for_validation():
     data = prepare(STORY, "char")
     assert len(data.train) - 1 == int(len(STORY) * 0.9) and len(data.valid) - 1 == len(STORY) - int(len(STORY) * 0.9)
