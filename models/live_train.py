@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .dates import generate
 from .evaluate import greedy_batch, teacher_forced_loss, token_nll
 from .fit import StepReport
 from .inputs import model_input
@@ -19,7 +20,7 @@ from .live_record import Frame, LiveView, Recorder, Sample, SentenceLoss
 from .live_text import LMData
 from .lm import LanguageModel
 from .optim import seed_everything
-from .pairs import PairSet, encode_pairs
+from .pairs import PairSet, dates, encode_pairs
 from .registry import TrainConfig
 from .rnn import RecurrentLM, RNNConfig
 from .sampling import SamplingConfig, sample_batch
@@ -81,47 +82,63 @@ def exact_match(model: Seq2Seq, fresh: list[tuple[list[int], list[int]]]) -> flo
     return float(np.mean([out == tgt for out, (_, tgt) in zip(outs, fresh, strict=True)]))
 
 
+@dataclass(frozen=True)
+class DatesData:
+    """Generated dates encoded once (a server shares them read-only): train, valid, fresh ids; the fixed input."""
+
+    pairs: PairSet  # the raw pairs and the character tokenizers
+    train: list[tuple[list[int], list[int]]]
+    valid: list[tuple[list[int], list[int]]]  # for the valid loss
+    fresh: list[tuple[list[int], list[int]]]  # sources never trained on, for exact match
+    source_tokens: tuple[str, ...]  # FIXED_DATE's source as the encoder reads it
+
+
+def dates_data(n_train: int = 8000, n_valid: int = 100, n_fresh: int = 100, seed: int = 0) -> DatesData:
+    """Dates from ``models.dates``; the fresh ones come from another seed and never occur in training."""
+    pairs = dates(n_train=n_train, n_valid=n_valid, seed=seed)
+    seen = {s for s, _ in pairs.train}
+    fresh = [(e.source, e.target) for e in generate(3 * n_fresh, seed=seed + 99) if e.source not in seen][:n_fresh]
+    src, tgt, cut = pairs.src_tok, pairs.tgt_tok, DATES_SIZES["max_src_len"]
+    return DatesData(pairs, encode_pairs(pairs.train, src, tgt, cut), encode_pairs(pairs.valid, src, tgt, cut),
+                     encode_pairs(fresh, src, tgt, cut), tuple(model_input(src, FIXED_DATE[0]).tokens))
+
+
 class DatesJob:
     """Train a dates → ISO seq2seq from scratch per attention variant; record loss, exact match and α."""
 
     kind = "dates"
 
-    def __init__(self, setup: DatesSetup, pairs: PairSet, fresh: list[tuple[str, str]]) -> None:
-        self.setup, self.pairs, self.record = setup, pairs, Recorder()
-        self.fresh = fresh
+    def __init__(self, setup: DatesSetup, data: DatesData) -> None:
+        self.setup, self.data, self.record = setup, data, Recorder()
 
     def view(self) -> LiveView:
         return self.record.view()
 
-    def _frame(self, model: Seq2Seq, name: str, step: int, valid: list, fresh: list) -> float:
+    def _frame(self, model: Seq2Seq, name: str, step: int, valid_loss: float) -> None:
+        """α of the fixed date and exact match on the fresh dates, at ``step``."""
         model.eval()
-        loss = teacher_forced_loss(model, valid)
-        self.record.frame(Frame(name, step, alignment(model, *FIXED_DATE), exact_match(model, fresh), loss))
+        self.record.frame(Frame(name, step, alignment(model, *FIXED_DATE), exact_match(model, self.data.fresh),
+                                valid_loss))
         model.train()
-        return loss
 
     def __call__(self, run: Run) -> None:
-        s = self.setup
-        p = self.pairs
-        train = encode_pairs(p.train, p.src_tok, p.tgt_tok, DATES_SIZES["max_src_len"])
-        valid = encode_pairs(p.valid, p.src_tok, p.tgt_tok, DATES_SIZES["max_src_len"])
-        fresh = encode_pairs(self.fresh, p.src_tok, p.tgt_tok, DATES_SIZES["max_src_len"])
-        src, _ = tiny_seq2seq(p, "none", s.seed).source_ids(FIXED_DATE[0])
-        self.record.tokens(tuple(p.src_tok.vocab.itos[i] for i in src), (*FIXED_DATE[1], "<eos>"))
+        s, d = self.setup, self.data
+        self.record.tokens(d.source_tokens, (*FIXED_DATE[1], "<eos>"))
         cfg = TrainConfig(batch_size=s.batch_size, lr=s.lr, warmup=20, max_steps=s.max_steps, weight_decay=0.0,
-                          eval_every=s.every, patience=NEVER, eval_tokens=len(valid), seed=s.seed)
+                          eval_every=s.every, patience=NEVER, eval_tokens=len(d.valid), seed=s.seed)
         for name in s.attentions:
-            model = tiny_seq2seq(p, name, s.seed)
-            self.record.valid(name, 0, self._frame(model, name, 0, valid, fresh))
+            model = tiny_seq2seq(d.pairs, name, s.seed)
+            loss = teacher_forced_loss(model, d.valid)
+            self.record.valid(name, 0, loss)
+            self._frame(model, name, 0, loss)
 
             def on_step(report: StepReport, model=model, name=name) -> bool:
                 if report.valid_loss is not None:
-                    self.record.frame(Frame(name, report.step, alignment(model, *FIXED_DATE),
-                                            exact_match(model, fresh), report.valid_loss))
+                    self._frame(model, name, report.step, report.valid_loss)
                 self.record.step(name, report)
                 return run.should_stop() or report.elapsed_s >= s.seconds_each
 
-            train_seq2seq(model, train, valid, cfg, CPU, progress=False, on_step=on_step)
+            train_seq2seq(model, d.train, d.valid, cfg, CPU, progress=False, on_step=on_step)
             if run.stop_requested:
                 return
 

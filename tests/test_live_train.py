@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from models.dates import generate
 from models.fit import StepReport, fit
 from models.live_record import Curve
 from models.live_text import MAX_BYTES, check_upload, prepare
@@ -19,11 +18,11 @@ from models.live_train import (
     LMJob,
     LMSetup,
     alignment,
+    dates_data,
     sentence_loss,
     tiny_lm,
     tiny_seq2seq,
 )
-from models.pairs import dates
 from models.registry import TrainConfig
 from models.scheduler import DONE, Limits, Run, Scheduler
 
@@ -41,10 +40,8 @@ def _run(job, cap_s: float = 60.0) -> Run:
 
 
 @pytest.fixture(scope="module")
-def date_pairs():
-    pairs = dates(n_train=2000, n_valid=50, seed=0)
-    fresh = [(e.source, e.target) for e in generate(60, seed=99)][:40]
-    return pairs, fresh
+def date_data():
+    return dates_data(n_train=2000, n_valid=50, n_fresh=40)
 
 
 def test_fit_hook_sees_every_step_and_can_stop():
@@ -61,8 +58,8 @@ def test_fit_hook_sees_every_step_and_can_stop():
     assert [r.step for r in seen if r.valid_loss is not None] == [5, 10]
 
 
-def test_twenty_dates_steps_lower_the_loss_and_record_alignments(date_pairs):
-    job = DatesJob(DatesSetup(("additive", "none"), seed=0, seconds_each=60.0, every=10, max_steps=20), *date_pairs)
+def test_twenty_dates_steps_lower_the_loss_and_record_alignments(date_data):
+    job = DatesJob(DatesSetup(("additive", "none"), seed=0, seconds_each=60.0, every=10, max_steps=20), date_data)
     _run(job)
     view = job.view()
     for name in ("additive", "none"):
@@ -80,16 +77,22 @@ def test_twenty_dates_steps_lower_the_loss_and_record_alignments(date_pairs):
     assert view.target_tokens == (*FIXED_DATE[1], "<eos>")
 
 
-def test_an_untrained_alignment_is_near_uniform(date_pairs):
-    alpha = alignment(tiny_seq2seq(date_pairs[0], "additive", seed=0), *FIXED_DATE)
+def test_an_untrained_alignment_is_near_uniform(date_data):
+    alpha = alignment(tiny_seq2seq(date_data.pairs, "additive", seed=0), *FIXED_DATE)
     n = alpha.shape[1]
     assert alpha.max() < 3.0 / n  # nothing stands out before training
 
 
-def test_same_seed_same_start(date_pairs):
-    a = alignment(tiny_seq2seq(date_pairs[0], "additive", seed=4), *FIXED_DATE)
-    b = alignment(tiny_seq2seq(date_pairs[0], "additive", seed=4), *FIXED_DATE)
-    c = alignment(tiny_seq2seq(date_pairs[0], "additive", seed=5), *FIXED_DATE)
+def test_fresh_dates_never_occur_in_training(date_data):
+    trained = {tuple(src) for src, _ in date_data.train}
+    assert len(date_data.fresh) == 40 and not any(tuple(src) in trained for src, _ in date_data.fresh)
+    assert "".join(date_data.source_tokens) == FIXED_DATE[0]
+
+
+def test_same_seed_same_start(date_data):
+    a = alignment(tiny_seq2seq(date_data.pairs, "additive", seed=4), *FIXED_DATE)
+    b = alignment(tiny_seq2seq(date_data.pairs, "additive", seed=4), *FIXED_DATE)
+    c = alignment(tiny_seq2seq(date_data.pairs, "additive", seed=5), *FIXED_DATE)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -124,9 +127,9 @@ def test_early_stop_marks():
     assert curve.early_stop(4) == (40, None)  # not patient enough to stop within the run
 
 
-def test_the_scheduler_runs_a_real_job(date_pairs):
+def test_the_scheduler_runs_a_real_job(date_data):
     sched = Scheduler(Limits(slots=1, time_cap_s=60))
-    job = DatesJob(DatesSetup(("additive",), seed=0, seconds_each=60.0, every=5, max_steps=5), *date_pairs)
+    job = DatesJob(DatesSetup(("additive",), seed=0, seconds_each=60.0, every=5, max_steps=5), date_data)
     run = sched.submit("a", job, 5)
     assert run.wait(60)
     assert run.state == DONE and job.view().curves["additive"].steps[-1] == 5

@@ -5,23 +5,23 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from models.dates import generate
 from models.fit import fit
 from models.live_record import LiveView, SentenceLoss
 from models.live_text import LEVELS, LMData, check_upload, prepare, sample_stories
 from models.live_train import (
     ARCHITECTURES,
     FIXED_DATE,
+    DatesData,
     DatesJob,
     DatesSetup,
     LMJob,
     LMSetup,
     alignment,
+    dates_data,
     sentence_loss,
     tiny_lm,
     tiny_seq2seq,
 )
-from models.pairs import PairSet, dates
 from models.scheduler import Run, Scheduler
 from pages.components.loaders import figure_cache, get_model, reading_cache, shared_data
 from pages.components.seq2seq_charts import alignment_figure
@@ -47,12 +47,9 @@ TRY_THIS = (
 
 
 @shared_data
-def dates_data() -> tuple[PairSet, list[tuple[str, str]]]:
-    """8,000 generated training dates (and 100 for the valid loss), plus 100 fresh ones for exact match."""
-    pairs = dates(n_train=8000, n_valid=100, seed=0)
-    seen = {s for s, _ in pairs.train}
-    fresh = [(e.source, e.target) for e in generate(300, seed=99) if e.source not in seen][:100]
-    return pairs, fresh
+def shared_dates() -> DatesData:
+    """8,000 generated training dates, 100 for the valid loss, 100 fresh ones for exact match (once per server)."""
+    return dates_data()
 
 
 @reading_cache
@@ -74,7 +71,7 @@ def lm_data(text: str, level: str) -> tuple[LMData | None, str]:
 @reading_cache
 def fresh_alignment(seed: int) -> np.ndarray:
     """α of the fixed date under an untrained additive-attention model drawn from ``seed``."""
-    return alignment(tiny_seq2seq(dates_data()[0], "additive", seed), *FIXED_DATE)
+    return alignment(tiny_seq2seq(shared_dates().pairs, "additive", seed), *FIXED_DATE)
 
 
 @reading_cache
@@ -86,10 +83,8 @@ def fresh_sentence(text: str, level: str, architecture: str, seed: int, sentence
 
 @figure_cache
 def fresh_alignment_figure(seed: int):
-    pairs = dates_data()[0]
-    src, _ = tiny_seq2seq(pairs, "none", seed).source_ids(FIXED_DATE[0])
-    return alignment_figure(fresh_alignment(seed), [pairs.src_tok.vocab.itos[i] for i in src],
-                            [*FIXED_DATE[1], "<eos>"], f"α before training (seed {seed})")
+    return alignment_figure(fresh_alignment(seed), shared_dates().source_tokens, [*FIXED_DATE[1], "<eos>"],
+                            f"α before training (seed {seed})")
 
 
 def introduction() -> None:
@@ -149,15 +144,12 @@ def dates_body(live: bool) -> None:
     every = c2.select_slider("redraw every N steps", [10, 25, 50], value=25, key="trn_dates_every")
     compare = c3.toggle("then `none` with the same seconds", value=True, key="trn_dates_none")
     attentions = ("additive", "none") if compare else ("additive",)
-    run = controls("dates", lambda: DatesJob(DatesSetup(attentions, seed, float(seconds), every), *dates_data()),
+    run = controls("dates", lambda: DatesJob(DatesSetup(attentions, seed, float(seconds), every), shared_dates()),
                    seconds * len(attentions), live)
     if run is None:
         st.plotly_chart(fresh_alignment_figure(seed), key="trn_align", width="stretch")
         st.caption("Untrained: every source character gets about the same weight. Press Start.")
-        pairs = dates_data()[0]
-        src, _ = tiny_seq2seq(pairs, "none", seed).source_ids(FIXED_DATE[0])
-        alignment_numbers(fresh_alignment(seed), [pairs.src_tok.vocab.itos[i] for i in src],
-                          [*FIXED_DATE[1], "<eos>"], 0)
+        alignment_numbers(fresh_alignment(seed), shared_dates().source_tokens, [*FIXED_DATE[1], "<eos>"], 0)
         return
     draw_dates(run.work.view(), live)
 
