@@ -25,29 +25,34 @@ def loss_figure(train: Mapping[str, tuple[np.ndarray, np.ndarray]], valid: Mappi
                 title: str, x_title: str, marks: Mapping[str, tuple[float | None, float | None]] | None = None
                 ) -> go.Figure:
     """Training loss (smoothed line) and validation loss (dashed, markers) per model; ``marks`` per model:
-    (x of the best validation loss, x where early stopping would have stopped), drawn as vertical lines."""
-    fig = go.Figure()
+    (x of the best validation loss, x where early stopping would have stopped), drawn as vertical lines.
+
+    Built in one ``go.Figure`` call with the lines as layout shapes: ``add_vline`` costs tens of ms each, and this
+    figure is redrawn twice a second while a run trains."""
+    traces, shapes, notes = [], [], []
     for i, name in enumerate(dict.fromkeys([*train, *valid])):
         colour = CATEGORICAL[i % len(CATEGORICAL)]
         label = plot_text(name)
         if name in train:
             x, y = train[name]
-            fig.add_trace(go.Scatter(x=np.asarray(x, dtype=np.float32), y=smooth(np.asarray(y)), mode="lines",
+            traces.append(go.Scatter(x=np.asarray(x, dtype=np.float32), y=smooth(np.asarray(y)), mode="lines",
                                      name=f"{label}: train", line=dict(color=colour, width=2)))
         if name in valid:
             x, y = valid[name]
-            fig.add_trace(go.Scatter(x=np.asarray(x, dtype=np.float32), y=np.asarray(y, dtype=np.float32),
+            traces.append(go.Scatter(x=np.asarray(x, dtype=np.float32), y=np.asarray(y, dtype=np.float32),
                                      mode="lines+markers", name=f"{label}: valid",
                                      line=dict(color=colour, width=2, dash="dash")))
-        best, stop = (marks or {}).get(name, (None, None))
-        if best is not None:
-            fig.add_vline(x=float(best), line=dict(color=colour, width=1, dash="dot"),
-                          annotation_text=f"{label}: best valid", annotation_position="top left")
-        if stop is not None:
-            fig.add_vline(x=float(stop), line=dict(color=colour, width=2),
-                          annotation_text=f"{label}: early stop", annotation_position="top right")
-    fig.update_layout(title_text=title, xaxis_title=x_title, yaxis_title="loss (nats per token)", **LAYOUT)
-    return fig
+        for x, text, width, dash, side in zip((marks or {}).get(name, (None, None)), ("best valid", "early stop"),
+                                              (1, 2), ("dot", "solid"), ("right", "left"), strict=True):
+            if x is None:
+                continue
+            shapes.append(dict(type="line", xref="x", yref="paper", x0=float(x), x1=float(x), y0=0, y1=1,
+                               line=dict(color=colour, width=width, dash=dash)))
+            notes.append(dict(x=float(x), y=1, xref="x", yref="paper", text=f"{label}: {text}", showarrow=False,
+                              xanchor=side, yanchor="top", font=dict(size=11)))
+    layout = dict(title_text=title, xaxis_title=x_title, yaxis_title="loss (nats per token)", shapes=shapes,
+                  annotations=notes, **LAYOUT)
+    return go.Figure(traces, layout)
 
 
 def metric_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str, y_title: str) -> go.Figure:
