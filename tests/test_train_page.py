@@ -73,6 +73,9 @@ def test_a_live_lm_run_draws_losses_samples_and_the_sentence(at):
     assert [t["name"] for t in traces] == ["lstm: train", "lstm: valid"]
     train = values(traces[0]["y"])
     assert train[-10:].mean() < train[0]
+    vx, vy = values(traces[1]["x"]), values(traces[1]["y"])
+    marked = figure(at, "trn_lm_loss")["layout"]["shapes"]
+    assert marked[0]["x0"] == vx[int(np.argmin(vy))]  # the best valid step, where early stopping keeps the weights
     bars = figure(at, "trn_sentence")["data"]
     assert [b["name"] for b in bars][0] == "untrained" and values(bars[1]["y"]).mean() < values(bars[0]["y"]).mean()
     assert any("Sample at step" in h.proto.body for h in at.get("html"))
