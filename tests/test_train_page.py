@@ -160,3 +160,25 @@ def test_a_text_that_cannot_be_used_gets_a_message(at, text, message):
     assert any(message in m.value for m in [*at.warning, *at.info])
     assert at.button(key="trn_lm_start").disabled and at.button(key="trn_race_start").disabled
     at.radio(key="trn_source").set_value("stories our transformer writes").run()
+
+
+GOOD = ("once upon a time a little dog found a red ball in the park and played with it all day . " * 40).encode()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "The file is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50, "looks binary"),
+    (b"a" * 1_000_001, "the limit is 1 MB"),
+    (b"the dog ran to the park .", "too short to split"),
+])
+def test_bad_uploads_get_a_clear_message(at, data, message):
+    at.radio(key="trn_source").set_value("upload a .txt file").run()
+    at.file_uploader(key="trn_upload").set_value(("story.txt", data, "text/plain")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(message in m.value for m in at.warning), [m.value for m in at.warning]
+    assert at.button(key="trn_lm_start").disabled and at.button(key="trn_race_start").disabled
+    assert figure(at, "trn_align")  # the rest of the page still works
+    at.file_uploader(key="trn_upload").set_value(("story.txt", GOOD, "text/plain")).run()
+    assert not at.warning and not at.button(key="trn_lm_start").disabled
+    at.radio(key="trn_source").set_value("stories our transformer writes").run()
+
