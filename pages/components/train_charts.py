@@ -7,7 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .palette import CATEGORICAL
-from .plotting import plot_text, safe_labels
+from .plotting import play_controls, plot_text, safe_labels
+from .seq2seq_charts import alignment_figure
 
 LAYOUT = dict(height=360, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
 
@@ -75,3 +76,17 @@ def sentence_figure(tokens: Sequence[str], nll: Mapping[str, np.ndarray], title:
     fig.update_xaxes(tickmode="array", tickvals=x, ticktext=safe_labels(tokens), tickangle=-45)
     fig.update_layout(title_text=title, yaxis_title="−log p (nats)", barmode="group", **LAYOUT)
     return fig
+
+
+def replay_figure(alphas: Sequence[np.ndarray], steps: Sequence[int], source: Sequence[str], target: Sequence[str],
+                  title: str) -> go.Figure:
+    """The alignment at every stored step as plotly frames: ▶ and a step slider replay it in the browser, with no
+    server rerun (DESIGN §5). ``title`` is formatted with each ``step``."""
+    fig = alignment_figure(alphas[-1], source, target, title.format(step=steps[-1]), height=480)
+    fig.frames = [go.Frame(name=str(i), data=[go.Heatmap(z=a.astype(np.float32))], traces=[0],
+                           layout=go.Layout(title_text=plot_text(title.format(step=step))))
+                  for i, (a, step) in enumerate(zip(alphas, steps, strict=True))]
+    buttons, sliders = play_controls([str(s) for s in steps], duration_ms=400)
+    fig.update_layout(updatemenus=buttons, sliders=sliders, margin=dict(l=10, r=10, t=90, b=120))
+    return fig
+

@@ -25,7 +25,7 @@ from models.live_train import (
 from models.scheduler import Run, Scheduler
 from pages.components.loaders import figure_cache, get_model, reading_cache, shared_data
 from pages.components.seq2seq_charts import alignment_figure
-from pages.components.train_charts import loss_figure, metric_figure, sentence_figure
+from pages.components.train_charts import loss_figure, metric_figure, replay_figure, sentence_figure
 from pages.components.training import POLL_S, my_run, server_status, show_status, start, stop
 from pages.components.widgets import say, shared_sentence, show_source, table_with_csv, try_this
 
@@ -175,24 +175,33 @@ def draw_dates(view: LiveView, live: bool) -> None:
     if not frames:
         return
     shown = frames[-1]
-    if not live and len(frames) > 1:
-        steps = [f.step for f in frames]
-        chosen = st.select_slider("replay: the alignment at step", steps, value=steps[-1], key="trn_replay")
-        shown = frames[steps.index(chosen)]
-    st.plotly_chart(alignment_figure(shown.alpha, view.source_tokens, view.target_tokens,
-                                     f"α of “{FIXED_DATE[0]}” at step {shown.step}"), key="trn_align", width="stretch")
+    title = f"α of “{FIXED_DATE[0]}” at step {{step}}"
+    if live or len(frames) == 1:
+        fig = alignment_figure(shown.alpha, view.source_tokens, view.target_tokens, title.format(step=shown.step))
+    else:
+        fig = replay_figure([f.alpha for f in frames], [f.step for f in frames], view.source_tokens,
+                            view.target_tokens, title)
+        st.caption("Replay: press ▶ or drag the step slider under the heatmap (it plays in your browser).")
+    st.plotly_chart(fig, key="trn_align", width="stretch")
     say("Step <b>{step}</b>: exact match {em} on fresh dates, valid loss {loss} nats. The brightest cell of each row "
         "is where that output character looks.", step=shown.step, em=f"{shown.exact_match:.0%}",
         loss=f"{shown.valid_loss:.3f}")
-    alignment_numbers(shown.alpha, view.source_tokens, view.target_tokens, shown.step)
+    alignment_numbers(shown.alpha, view.source_tokens, view.target_tokens, shown.step, frames)
 
 
-def alignment_numbers(alpha: np.ndarray, source, target, step: int) -> None:
-    """The α table behind the heatmap, with a CSV download."""
+def alignment_numbers(alpha: np.ndarray, source, target, step: int, frames=()) -> None:
+    """The α table behind the heatmap, with a CSV download (and one of every stored step)."""
+    columns = [f"{j + 1}. {t}" for j, t in enumerate(source)]
+    rows = [f"{i + 1}. {t}" for i, t in enumerate(target)]
     with st.expander("The numbers behind the heatmap"):
-        table = pd.DataFrame(alpha, columns=[f"{j + 1}. {t}" for j, t in enumerate(source)])
-        table.insert(0, "output", [f"{i + 1}. {t}" for i, t in enumerate(target)])
+        table = pd.DataFrame(alpha, columns=columns)
+        table.insert(0, "output", rows)
         table_with_csv(table, f"alignment_step_{step}.csv", key="trn_align_csv")
+        if len(frames) > 1:
+            every = pd.concat([pd.DataFrame(f.alpha, columns=columns).assign(step=f.step, output=rows)
+                               for f in frames])
+            st.download_button("Download every stored step (CSV)", every.to_csv(index=False).encode(),
+                               file_name="alignment_every_step.csv", mime="text/csv", key="trn_align_all_csv")
 
 
 dates_live = st.fragment(run_every=POLL_S)(dates_body)
