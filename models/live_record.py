@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fit import StepReport
+from .readings.training import SentenceLoss
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,6 @@ class Sample:
     model: str
     step: int
     text: str
-
-
-@dataclass(frozen=True)
-class SentenceLoss:
-    """−log p of each token of one sentence under a model at one step (the student's sentence becoming familiar)."""
-
-    model: str
-    step: int
-    tokens: tuple[str, ...]  # as the model reads them (unknown ones as <unk>)
-    nll: np.ndarray  # (T,) nats per token
 
 
 @dataclass(frozen=True)

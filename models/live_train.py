@@ -9,25 +9,24 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from .dates import generate
-from .evaluate import greedy_batch, teacher_forced_loss, token_nll
+from .evaluate import teacher_forced_loss
 from .fit import StepReport
 from .inputs import model_input
-from .live_record import Frame, LiveView, Recorder, Sample, SentenceLoss
+from .live_record import Frame, LiveView, Recorder, Sample
 from .live_text import LMData
 from .lm import LanguageModel
 from .optim import seed_everything
 from .pairs import PairSet, dates, encode_pairs
+from .readings.training import alignment, exact_match, sentence_loss
 from .registry import TrainConfig
 from .rnn import RecurrentLM, RNNConfig
 from .sampling import SamplingConfig, sample_batch
 from .scheduler import Run
-from .seq2seq import Seq2Seq, Seq2SeqConfig, SourceDecoder
+from .seq2seq import Seq2Seq, Seq2SeqConfig
 from .seq2seq_train import train_seq2seq
-from .tokenizer import EOS_ID, Tokenizer
 from .train import train_model
 from .transformer import TransformerConfig, TransformerLM
 
@@ -64,22 +63,6 @@ def tiny_seq2seq(pairs: PairSet, attention: str, seed: int) -> Seq2Seq:
         seed_everything(seed)
         config = Seq2SeqConfig(len(pairs.src_tok), len(pairs.tgt_tok), attention, **DATES_SIZES)
         return Seq2Seq(config, pairs.src_tok, pairs.tgt_tok)
-
-
-@torch.no_grad()
-def alignment(model: Seq2Seq, source: str, target: str) -> np.ndarray | None:
-    """α of ``source`` with the decoder fed the gold ``target`` (teacher forcing): (T_out + 1, T_in), or None."""
-    ids, _ = model.source_ids(source)
-    h, mask, thought, s0 = model.encode(torch.tensor([ids]))
-    _, alpha, _ = SourceDecoder(model, h, mask, thought, s0).teacher_forced([EOS_ID, *model.tgt_tok.encode(target)])
-    return None if alpha is None else alpha.numpy().astype(np.float32)
-
-
-@torch.no_grad()
-def exact_match(model: Seq2Seq, fresh: list[tuple[list[int], list[int]]]) -> float:
-    """Share of fresh (source ids, target ids) pairs whose greedy output is exactly right."""
-    outs, _ = greedy_batch(model, [s for s, _ in fresh])
-    return float(np.mean([out == tgt for out, (_, tgt) in zip(outs, fresh, strict=True)]))
 
 
 @dataclass(frozen=True)
@@ -172,14 +155,6 @@ def tiny_lm(architecture: str, vocab_size: int, seed: int) -> LanguageModel:
         if architecture in ("rnn", "lstm", "gru"):
             return RecurrentLM(RNNConfig(vocab_size, cell=architecture, n_embd=32, n_hidden=128, dropout=0.0))
     raise ValueError(f"architecture must be one of {ARCHITECTURES}")
-
-
-@torch.no_grad()
-def sentence_loss(model: LanguageModel, tokenizer: Tokenizer, text: str, name: str = "", step: int = 0) -> SentenceLoss:
-    """Each token's −log p(w_t | w_<t) in ``text`` (at most 64 tokens), read after ``<eos>`` like a new text."""
-    inp = model_input(tokenizer, text, max_len=65)
-    nll = token_nll(model, torch.tensor(inp.ids)).numpy() if len(inp.ids) > 1 else np.zeros(0)
-    return SentenceLoss(name, step, tuple(inp.tokens), nll.astype(np.float32))
 
 
 def write_sample(model: LanguageModel, data: LMData, tokens: int, seed: int) -> str:

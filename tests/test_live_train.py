@@ -17,12 +17,11 @@ from models.live_train import (
     DatesSetup,
     LMJob,
     LMSetup,
-    alignment,
     dates_data,
-    sentence_loss,
     tiny_lm,
     tiny_seq2seq,
 )
+from models.readings.training import alignment, sentence_loss
 from models.registry import TrainConfig
 from models.scheduler import DONE, Limits, Run, Scheduler
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from models.fit import fit
-from models.live_record import LiveView, SentenceLoss
+from models.live_record import LiveView
 from models.live_text import LEVELS, LMData, check_upload, prepare, sample_stories
 from models.live_train import (
     ARCHITECTURES,
@@ -16,12 +16,11 @@ from models.live_train import (
     DatesSetup,
     LMJob,
     LMSetup,
-    alignment,
     dates_data,
-    sentence_loss,
     tiny_lm,
     tiny_seq2seq,
 )
+from models.readings.training import SentenceLoss, alignment, sentence_loss
 from models.scheduler import Run, Scheduler
 from pages.components.loaders import figure_cache, get_model, reading_cache, shared_data
 from pages.components.seq2seq_charts import alignment_figure
@@ -35,8 +34,8 @@ STORIES, PASTE, UPLOAD = "stories our transformer writes", "paste a text", "uplo
 TRY_THIS = (
     "Before starting section 1: at step 0, is the alignment of the fixed date near-uniform or already diagonal? "
     "After how many steps do the year's four digits look at the year?",
-    "Without attention (`none`) the same seconds buy more steps (no scores to compute). Does it reach the same exact "
-    "match? Why not?",
+    "Without attention (`none`) the model trains for the same seconds. Does it reach the same exact match? Why not: "
+    "what must its one vector c carry?",
     "In section 2, train an LSTM on the default stories for 45 s at character level. When does the valid loss start "
     "to rise while the train loss keeps falling? What do the samples look like at that point?",
     "Switch to word level: the vocabulary is larger and each word is seen fewer times. Does overfitting come sooner "
@@ -346,4 +345,4 @@ data, text = choose_text()
 (lm_live if active("lm") else lm_still)(active("lm"), data, text, shared_sentence().text)
 (race_live if active("race") else race_still)(active("race"), data)
 try_this(*TRY_THIS)
-show_source(fit, DatesJob.__call__, LMJob.__call__, Scheduler.submit, Run.should_stop)
+show_source(fit, DatesJob.__call__, LMJob.__call__, alignment, sentence_loss, Scheduler.submit, Run.should_stop)
