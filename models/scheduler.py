@@ -213,11 +213,11 @@ class Scheduler:
                 del self._latest[owner]
 
     def _watch(self) -> None:
-        """Sweep until no run is waiting or running and no one who left is remembered (a submit starts a new one)."""
+        """Sweep until no run is remembered: finished runs are forgotten once their students leave (memory)."""
         while True:
             time.sleep(self.watch_every_s)
             self.sweep()
             with self._lock:
-                if not self._waiting and not self._running:
+                if not self._latest and not self._waiting and not self._running:
                     self._watchdog = None
                     return

@@ -104,3 +104,17 @@ def test_a_teacher_sets_the_limits(env, slots, cap, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     limits = Limits.from_env(env)
     assert limits.slots == (slots or 8) and limits.time_cap_s == cap
+
+
+def test_a_finished_run_is_forgotten_when_its_student_leaves():
+    sched = Scheduler(Limits(slots=1, time_cap_s=60), watch_every_s=0.05)
+    connected = threading.Event()
+    connected.set()
+    run = sched.submit("a", lambda run: None, 5, alive=connected.is_set)
+    assert run.wait(5) and run.state == DONE and sched.latest("a") is run  # kept while the student may look at it
+    connected.clear()
+    deadline = run.clock() + 10
+    while sched.latest("a") is not None and run.clock() < deadline:
+        threading.Event().wait(0.05)  # the watchdog's own interval
+    assert sched.latest("a") is None
+
