@@ -61,7 +61,7 @@ def server_status() -> str:
             f"once; each run stops after {sched.limits.time_cap_s:g} s at most.")
 
 
-def show_status(run: Run, key: str) -> None:
+def show_status(run: Run) -> None:
     """Progress bar and what the run is doing: waiting (with its place in the queue), training, or why it ended."""
     if run.state == WAITING:
         place = get_scheduler().position(run)

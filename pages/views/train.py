@@ -110,7 +110,7 @@ def controls(kind: str, make_job, budget_s: float, live: bool, ready: bool = Tru
         stop(run)
     if run is None:
         return None
-    show_status(run, kind)
+    show_status(run)
     if live != run.active:
         st.rerun()  # start polling, or stop polling once the run has ended
     return run
