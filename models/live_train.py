@@ -95,6 +95,7 @@ class DatesJob:
         self.setup, self.data, self.record = setup, data, Recorder()
 
     def view(self) -> LiveView:
+        """A snapshot of everything recorded so far."""
         return self.record.view()
 
     def _frame(self, model: Seq2Seq, name: str, step: int, valid_loss: float) -> None:
@@ -105,6 +106,8 @@ class DatesJob:
         model.train()
 
     def __call__(self, run: Run) -> None:
+        """Each attention variant from scratch for ``seconds_each`` (or until the run stops), a frame every ``every``
+        steps."""
         s, d = self.setup, self.data
         self.record.tokens(d.source_tokens, (*FIXED_DATE[1], "<eos>"))
         cfg = TrainConfig(batch_size=s.batch_size, lr=s.lr, warmup=20, max_steps=s.max_steps, weight_decay=0.0,
@@ -170,6 +173,7 @@ class LMJob:
         self.setup, self.data, self.record, self.kind = setup, data, Recorder(), kind
 
     def view(self) -> LiveView:
+        """A snapshot of everything recorded so far."""
         return self.record.view()
 
     def _snapshot(self, model: LanguageModel, name: str, step: int) -> None:
@@ -179,6 +183,8 @@ class LMJob:
                            sentence_loss(model, d.tokenizer, s.sentence, name, step) if s.sentence else None)
 
     def __call__(self, run: Run) -> None:
+        """Each architecture from scratch for ``seconds_each`` (or until the run stops), a sample every ``every``
+        steps."""
         s, d = self.setup, self.data
         cfg = TrainConfig(batch_size=s.batch_size, block=s.block, lr=s.lr, warmup=20, max_steps=s.max_steps,
                           weight_decay=0.0, eval_every=s.every, patience=NEVER, eval_tokens=4096, seed=s.seed)
