@@ -271,10 +271,10 @@ def lm_body(live: bool, data: LMData | None, text: str, sentence: str) -> None:
             st.caption(f"Untrained, every token costs about ln V = ln {len(data.tokenizer)} = "
                        f"{np.log(len(data.tokenizer)):.2f} nats. Press Start and watch the bars fall.")
         return
-    draw_lm(run.work.view())
+    draw_lm(run.work.view(), live)
 
 
-def draw_lm(view: LiveView) -> None:
+def draw_lm(view: LiveView, live: bool) -> None:
     """Loss curves with the early-stopping marks, the sentence's losses, and the samples."""
     if not view.first_loss:
         st.info("Preparing the first step…")
@@ -295,7 +295,9 @@ def draw_lm(view: LiveView) -> None:
     latest = view.samples[-1]
     say("<b>Sample at step {step}</b>:", step=latest.step)
     st.text(latest.text)
-    with st.expander("Every sample so far"):
+    if live:
+        return  # the table of every sample comes once the run has ended: polling redraws stay light
+    with st.expander("Every sample, step by step"):
         table_with_csv(pd.DataFrame({"model": [s.model for s in view.samples], "step": [s.step for s in view.samples],
                                      "sample": [s.text for s in view.samples]}), "samples.csv", key="trn_samples_csv")
 
