@@ -53,9 +53,13 @@ class Corpus:
     @classmethod
     def split_file(cls, path: Path | str, train_fraction: float = 0.9) -> Corpus:
         """One file split by characters: the first ``train_fraction`` trains (nanoGPT's split)."""
-        text = read_text(path)
+        return cls.split_text(read_text(path), train_fraction, sha256_file(path))
+
+    @classmethod
+    def split_text(cls, text: str, train_fraction: float = 0.9, sha256: str = "") -> Corpus:
+        """A text split by characters: the first ``train_fraction`` trains, the rest validates."""
         n = int(len(text) * train_fraction)
-        return cls(text[:n], text[n:], sha256_file(path))
+        return cls(text[:n], text[n:], sha256 or hashlib.sha256(text.encode()).hexdigest())
 
 
 def random_windows(

@@ -23,6 +23,19 @@ NextLoss = Callable[[], tuple[torch.Tensor, int]]  # draw the next batch: (mean 
 Batches = Callable[[torch.Generator], NextLoss]  # given the seeded generator, the trainer's batch source
 
 
+@dataclass(frozen=True)
+class StepReport:
+    """What a watcher of the loop learns after each step (the live Train page draws these)."""
+
+    step: int  # steps done, 1-based
+    loss: float  # this step's training loss
+    elapsed_s: float  # since the loop started
+    valid_loss: float | None  # set on the steps that validated
+
+
+OnStep = Callable[[StepReport], bool]  # called after every step; True stops the loop (a stop button, a time cap)
+
+
 @dataclass
 class FitResult:
     """What a training run reports (the best model by valid loss is kept)."""
@@ -62,12 +75,13 @@ def fit(
     unit: str,
     max_minutes: float | None = None,
     progress: bool = True,
+    on_step: OnStep | None = None,
 ) -> FitResult:
     """Train ``model`` for up to ``cfg.max_steps`` steps; restore the best weights by ``validate()`` loss.
 
     The random draws happen in a fixed order, so a seed gives the same weights: ``seed_everything``
     first (torch, numpy and the generator handed to ``batches``), then per step the batch, then
-    the forward pass (dropout).
+    the forward pass (dropout). ``on_step`` sees every step and may stop the loop.
     """
     gen = seed_everything(cfg.seed)
     next_loss = batches(gen)
@@ -88,22 +102,33 @@ def fit(
         opt.step()
         seen, steps = seen + count, step + 1
         elapsed = time.perf_counter() - start
-        bar.set_postfix({"loss": f"{loss.item():.3f}", f"{unit}_s": f"{seen / elapsed:.0f}"})
+        step_loss = loss.item()
+        bar.set_postfix({"loss": f"{step_loss:.3f}", f"{unit}_s": f"{seen / elapsed:.0f}"})
+        vloss, early = None, False
         if steps % cfg.eval_every == 0 or steps == cfg.max_steps:
             model.eval()
             vloss = validate()
             model.train()
             # Perplexity means something for a next-token loss only (not for word2vec's "centres").
             ppl = f" (ppl {math.exp(vloss):.2f})" if unit == "tokens" else ""
-            bar.write(f"step {steps}: valid loss {vloss:.4f}{ppl}")
-            if stopper.update(vloss, steps, model):
-                bar.write("early stop: valid loss stopped improving")
-                break
+            _say(bar, progress, f"step {steps}: valid loss {vloss:.4f}{ppl}")
+            early = stopper.update(vloss, steps, model)
+        if on_step is not None and on_step(StepReport(steps, step_loss, time.perf_counter() - start, vloss)):
+            break
+        if early:
+            _say(bar, progress, "early stop: valid loss stopped improving")
+            break
         if max_minutes is not None and elapsed > 60 * max_minutes:
-            bar.write(f"stopping at the {max_minutes}-minute limit")
+            _say(bar, progress, f"stopping at the {max_minutes}-minute limit")
             break
     bar.close()
     wall = time.perf_counter() - start
     stopper.restore(model)
     model.eval()
     return FitResult(steps, stopper.best_step, stopper.best_loss, seen, wall, unit)
+
+
+def _say(bar: tqdm, progress: bool, line: str) -> None:
+    """A line under the progress bar; silent when there is no bar (a server's background run)."""
+    if progress:
+        bar.write(line)

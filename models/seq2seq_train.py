@@ -15,7 +15,7 @@ from .checkpoint import ship, write_entry
 from .dates import generate as generate_dates
 from .dates import gold_spans
 from .evaluate import score_pairs, teacher_forced_loss
-from .fit import FitResult, NextLoss, fit
+from .fit import FitResult, NextLoss, OnStep, fit
 from .optim import seed_everything
 from .pairs import ENG_FRA, PairSet, batch, encode_pairs, eng_fra
 from .pairs import dates as dates_pairs
@@ -42,7 +42,7 @@ class _PairBatches:
 
 
 def train_seq2seq(model: Seq2Seq, train, valid, cfg: TrainConfig, device: torch.device,
-                  max_minutes: float | None = None, progress: bool = True) -> FitResult:
+                  max_minutes: float | None = None, progress: bool = True, on_step: OnStep | None = None) -> FitResult:
     """Teacher forcing on shuffled mini-batches; early stopping on the teacher-forced valid loss."""
 
     def batches(_: torch.Generator) -> NextLoss:
@@ -52,7 +52,7 @@ def train_seq2seq(model: Seq2Seq, train, valid, cfg: TrainConfig, device: torch.
     def validate() -> float:
         return teacher_forced_loss(model, valid[: cfg.eval_tokens])
 
-    return fit(model, cfg, device, batches, validate, "pairs", max_minutes, progress)
+    return fit(model, cfg, device, batches, validate, "pairs", max_minutes, progress, on_step)
 
 
 # Inputs the project wrote itself: their greedy outputs are recorded in the manifest and the tests

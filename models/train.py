@@ -21,7 +21,7 @@ from .checkpoint import CHECKPOINT_DIR, ship, write_entry
 from .context_curve import position_curves
 from .data import TINYSTORIES, encode_stream, parallel_streams, random_windows, zoo_data
 from .evaluate import evaluate_text, token_nll
-from .fit import FitResult, NextLoss, fit
+from .fit import FitResult, NextLoss, OnStep, fit
 from .lm import IGNORE, LanguageModel, RecurrentLanguageModel
 from .ngram import NGramLM
 from .ngram_heldout import counted_table, curves
@@ -85,6 +85,7 @@ def train_model(
     device: torch.device,
     max_minutes: float | None = None,
     progress: bool = True,
+    on_step: OnStep | None = None,
 ) -> FitResult:
     """Train any neural LM on a token stream; early stopping on the evaluator's NLL of ``valid``."""
     eval_ids = valid[: cfg.eval_tokens + 1].to(device)
@@ -95,7 +96,7 @@ def train_model(
     def validate() -> float:
         return float(token_nll(model, eval_ids).mean())
 
-    return fit(model, cfg, device, batches, validate, "tokens", max_minutes, progress)
+    return fit(model, cfg, device, batches, validate, "tokens", max_minutes, progress, on_step)
 
 
 def _lm_metrics(model: LanguageModel, tokenizer: Tokenizer, valid_text: str) -> dict:

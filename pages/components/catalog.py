@@ -52,6 +52,10 @@ CATALOG: tuple[PageInfo, ...] = (
     PageInfo("pages/views/compare.py", "Compare models", ":material/leaderboard:",
              "perplexity ladder, surprisal per token, loss by position", "all six LMs", "tests/test_compare_page.py",
              "cmp_model"),
+    PageInfo("pages/views/train.py", "Train a model", ":material/model_training:",
+             "Φ ← Φ − η∇L: loss falling, attention forming, overfitting, early stopping",
+             "fresh tiny seq2seq, RNN, LSTM, transformer (stories by transformer)", "tests/test_train_page.py",
+             "trn_seed"),
 )
 
 

@@ -1,14 +1,18 @@
 """Models load once per server (``st.cache_resource``) and are shared read-only by every session."""
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 import streamlit as st
 
 from models.checkpoint import CheckpointError
+from models.live_train import warm_up
 from models.readings.recurrent import Reading, read
 from models.registry import Bundle, load
 from models.runtime import one_thread_per_request
+from models.scheduler import Limits, Scheduler
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,16 @@ def recurrent_reading(name: str, text: str, max_steps: int) -> Reading:
     per model and text, so the RNN and the gates pages share it)."""
     bundle = get_model(name).bundle
     return read(bundle.model, bundle.tokenizer, text, max_steps)
+
+
+@st.cache_resource(show_spinner=False)
+def get_scheduler() -> Scheduler:
+    """The server's one training queue (DESIGN §5): its limits from LML_TRAIN_SLOTS / LML_TRAIN_CAP_S; autograd is
+    warmed up on a side thread so the first student's first step does not pay for it."""
+    threading.Thread(target=warm_up, name="train-warm-up", daemon=True).start()
+    return Scheduler(Limits.from_env(os.environ))
+
+
+def shared_data(fn):
+    """Training data built once per server and shared read-only by every run (tokenizers, id tensors)."""
+    return st.cache_resource(max_entries=16, show_spinner=False)(fn)

@@ -19,8 +19,9 @@ def alignment_figure(alpha: np.ndarray, src_tokens: Sequence[str], out_tokens: S
                                zmin=0, zmax=1,
                                hovertemplate="output %{y}<br>source %{x}<br>α = %{z:.3f}<extra></extra>"))
     fig.update_layout(title_text=plot_text(title), height=height, margin=dict(l=10, r=10, t=50, b=10))
-    fig.update_yaxes(autorange="reversed", title_text="output")
-    fig.update_xaxes(tickangle=-45, title_text="source", side="top")
+    # Categories: labels such as "1. 2" or "5. -" (dates) would otherwise make plotly guess a numeric axis.
+    fig.update_yaxes(autorange="reversed", title_text="output", type="category")
+    fig.update_xaxes(tickangle=-45, title_text="source", side="top", type="category")
     return fig
 
 
