@@ -113,7 +113,7 @@ def validate(path: Path) -> None:
     exe = haproxy_path()
     if exe is None:
         raise FileNotFoundError("haproxy is not installed: run `make haproxy` (Debian's package)")
-    result = subprocess.run([exe, "-c", "-q", "-f", str(path)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([exe, "-c", "-f", str(path)], capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         raise ValueError(f"haproxy -c rejected {path}:\n{result.stdout}{result.stderr}")
 
