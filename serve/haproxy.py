@@ -11,8 +11,9 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-# What a student sees when no replica can take the request (all restarting): a reason and what to do.
-UNAVAILABLE_PAGE = """HTTP/1.0 503 Service Unavailable
+# What a student's request gets when its replica died under it (502, 504) or none can take it (503): a reason
+# and what to do, instead of HAProxy's bare status page.
+UNAVAILABLE_PAGE = """HTTP/1.0 {status}
 Cache-Control: no-cache
 Connection: close
 Content-Type: text/html; charset=utf-8
@@ -25,6 +26,8 @@ Content-Type: text/html; charset=utf-8
 app on another server; the sentence in the address is kept, other settings start again.</p>
 </body></html>
 """
+
+ERROR_STATUS = {502: "502 Bad Gateway", 503: "503 Service Unavailable", 504: "504 Gateway Timeout"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class ProxyConfig:
     connect_timeout: str = "5s"
     check_interval: str = "1s"
     maxconn: int = 4096
-    errorfile: Path | None = None
+    error_dir: Path | None = None  # holds 502.http, 503.http, 504.http (``write`` fills it)
     extra_global: list[str] = field(default_factory=list)
 
 
@@ -81,7 +84,7 @@ def render(cfg: ProxyConfig) -> str:
         f"    timeout tunnel {cfg.tunnel_timeout}    # websockets (/_stcore/stream) idle while a student thinks",
         "    timeout http-request 10s",
         "    timeout queue 30s",
-        *([f"    errorfile 503 {cfg.errorfile}"] if cfg.errorfile else []),
+        *(f"    errorfile {code} {cfg.error_dir / f'{code}.http'}" for code in ERROR_STATUS if cfg.error_dir),
         "",
         "frontend class",
         f"    bind {cfg.bind}:{cfg.port}",
@@ -121,11 +124,11 @@ def validate(path: Path) -> None:
 def write(cfg: ProxyConfig, folder: Path) -> Path:
     """Write the 503 page and haproxy.cfg into ``folder``, validate, and return the config's path."""
     folder.mkdir(parents=True, exist_ok=True)
-    if cfg.errorfile is None:
-        head, body = UNAVAILABLE_PAGE.split("\n\n", 1)
-        errorfile = folder / "503.http"
-        errorfile.write_text(head.replace("\n", "\r\n") + "\r\n\r\n" + body)  # HTTP wants CRLF headers
-        cfg = replace(cfg, errorfile=errorfile)
+    if cfg.error_dir is None:
+        for code, status in ERROR_STATUS.items():
+            head, body = UNAVAILABLE_PAGE.format(status=status).split("\n\n", 1)
+            (folder / f"{code}.http").write_text(head.replace("\n", "\r\n") + "\r\n\r\n" + body)  # CRLF headers
+        cfg = replace(cfg, error_dir=folder)
     path = folder / "haproxy.cfg"
     path.write_text(render(cfg))
     validate(path)

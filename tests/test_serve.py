@@ -18,7 +18,10 @@ def test_the_generated_config_passes_haproxy_check(tmp_path):
     path = write(ProxyConfig(REPLICAS, port=8500), tmp_path)
     text = path.read_text()
     validate(path)  # raises with HAProxy's message otherwise
-    assert "errorfile 503" in text and (tmp_path / "503.http").read_text().startswith("HTTP/1.0 503")
+    for code in (502, 503, 504):
+        assert f"errorfile {code}" in text
+        page = (tmp_path / f"{code}.http").read_text()
+        assert page.startswith(f"HTTP/1.0 {code}") and "Reconnecting to the class server" in page
 
 
 def test_affinity_is_a_cookie_never_the_client_address():
