@@ -15,12 +15,16 @@ SENTENCE = "lily had a red ball and she played with it all day"
 
 def test_product_curves_are_the_models_jacobians():
     at = open_page(PAGE, SENTENCE)
+    assert not [c for c in at.get("plotly_chart") if "grad_products" in c.proto.id]  # a new sentence waits
+    at.button(key="grad_measure").click().run()
     fig = figure(at, "grad_products")
     bundle = load("lstm", "cpu")
     jp = jacobian_products(bundle.model, torch.tensor([2] + bundle.tokenizer.encode(SENTENCE)))
     lstm = next(t for t in fig["data"] if t["name"] == "LSTM")
     assert np.allclose(values(lstm["y"]), jp.product_norms, rtol=1e-4)
     assert len(fig["frames"]) == len(jp.product_norms)  # play adds one factor at a time
+    at.slider(key="grad_w").set_value(1.1).run()  # another section's control: the measured curves stay
+    assert figure(at, "grad_products") == fig
 
 
 def test_scalar_and_matrix_sliders():

@@ -96,6 +96,8 @@ def test_beam_of_width_one_is_greedy():
 
 def test_trade_off_points_are_the_sweep():
     at = open_page(PAGE, PROMPT)
+    assert not [c for c in at.get("plotly_chart") if "smp_tradeoff" in c.proto.id]  # waits for the button
+    at.button(key="smp_measure").click().run()
     fig = figure(at, "smp_tradeoff")
     line, star = fig["data"]
     bundle, scorer = load("transformer", "cpu"), load("transformer", "cpu").model

@@ -161,5 +161,5 @@ def read_trade_off(sampler: LanguageModel, scorer: LanguageModel, tokenizer: Tok
                    kind: str) -> TradeOff:
     """The sweep over one knob (20 samples of 20 tokens per setting, seed 0), and greedy as the reference."""
     ids = model_input(tokenizer, text).ids
-    points = sweep(sampler, scorer, ids, default_settings(kind))
-    return TradeOff(kind, points, sweep(sampler, scorer, ids, [SamplingConfig(greedy=True)])[0])
+    *points, greedy = sweep(sampler, scorer, ids, [*default_settings(kind), SamplingConfig(greedy=True)])
+    return TradeOff(kind, points, greedy)

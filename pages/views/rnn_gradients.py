@@ -17,7 +17,8 @@ from models.readings import gradients as readings
 from models.registry import label
 from models.rnn import RecurrentLM
 from pages.components.gradient_charts import clipping_figure, eigenvalue_figure, growing_lines_figure
-from pages.components.loaders import figure_cache, get_model, reading_cache
+from pages.components.loaders import figure_cache, get_model, reading_cache, recurrent_reading
+from pages.components.on_demand import asked
 from pages.components.tokens import token_spans
 from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv, try_this
 
@@ -85,8 +86,9 @@ def product_figures(names: tuple[str, ...], text: str):
 
 @figure_cache
 def matrix_figures(text: str, scale: float):
-    """Eigenvalues of sU and the product curve with the sentence's tanh′."""
-    picture = readings.matrix_picture(recurrent_matrix(), products("rnn", text).h, scale)
+    """Eigenvalues of sU and the product curve with the sentence's tanh′ (its states from the shared RNN reading,
+    so this section needs no Jacobians)."""
+    picture = readings.matrix_picture(recurrent_matrix(), recurrent_reading("rnn", text, MAX_STEPS).states, scale)
     distance = np.arange(1, len(picture.product_norms) + 1)
     curve = growing_lines_figure(distance, {f"s = {scale:g}": picture.product_norms},
                                  "‖∏ diag(1 − h_j²) sU‖₂ over your sentence", "distance d", "norm (log)")
@@ -110,9 +112,15 @@ def introduction() -> None:
              "s = h). U is the lecture's W_hh, the recurrent matrix (torch's weight_hh_l0).")
 
 
+@st.fragment
 def product_section(names: list[str], text: str) -> None:
-    """Section 1: the running product of step Jacobians for every model."""
+    """Section 1 (a fragment, behind a button): the running product of step Jacobians for every model."""
     st.subheader("1. The product, one factor at a time")
+    if not asked("Measure the Jacobians of " + ", ".join(label(n) for n in names), "grad_measure", (tuple(names), text),
+                 f"Autograd gives every step's Jacobian ∂s_j/∂s_{{j−1}} (up to {MAX_STEPS} steps; 512 × 512 for the "
+                 "LSTM's [h; c]) and the norms of all their running products: about a second on a CPU the first "
+                 "time for a sentence (then kept for everyone on this server), so it waits for you."):
+        return
     with st.spinner("Computing Jacobians with autograd…"):  # shown only when they are not cached yet
         results = {name: products(name, text) for name in names}
     T = len(next(iter(results.values())).tokens)
@@ -131,7 +139,7 @@ def product_section(names: list[str], text: str) -> None:
         table_with_csv(table, "jacobian_products.csv", key="grad_csv")
 
 
-# Each section below is a fragment: moving its slider reruns only that section, not the Jacobians above.
+# Each section below is a fragment too: moving its slider reruns only that section, not the Jacobians above.
 @st.fragment
 def which_words_matter(names: list[str], text: str) -> None:
     """Section 2: gradients of the last prediction with respect to every input word."""
