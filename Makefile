@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run class haproxy test browser benchmark clean
+.PHONY: setup run class haproxy gpu-check test browser benchmark clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ REPLICAS ?= $(shell nproc)
 PORT ?= 8501
 class: $(STAMP) haproxy
 	$(BIN)/python -m serve.launch --replicas $(REPLICAS) --port $(PORT)
+
+# Every page's reading on the GPU against the CPU (|Δ| ≤ 1e-4) and the speed of each; needs an NVIDIA GPU.
+gpu-check: $(STAMP)
+	$(BIN)/python -m models.gpu_check
 
 # Debian's HAProxy for `make class` (installed like chromium below).
 haproxy:
@@ -42,6 +46,7 @@ benchmark: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.shakespeare_char
 	$(BIN)/python -m tests.benchmarks.latency
 	$(BIN)/python -m tests.benchmarks.load
+	$(BIN)/python -m tests.benchmarks.classroom
 
 clean:
 	rm -rf $(VENV) .pytest_cache
