@@ -45,3 +45,19 @@ def test_clipping_run_changes_with_gamma():
     at.select_slider(key="grad_gamma").set_value(0.25).run()
     assert not at.exception
     assert figure(at, "grad_clipping")["layout"]["shapes"][0]["y0"] == 0.25
+
+
+def test_a_class_on_the_same_sentence_measures_once(monkeypatch):
+    """The Jacobians are shared across sessions by (model, sentence): the second student's button costs nothing."""
+    from models.readings import gradients as readings
+
+    calls = []
+    real = readings.products
+    monkeypatch.setattr(readings, "products", lambda m, tok, text, n: calls.append(text) or real(m, tok, text, n))
+    sentence = "the class shares one sentence about a green frog"
+    students = [open_page(PAGE, sentence) for _ in range(2)]
+    assert calls == []  # a new sentence computes no Jacobians until asked
+    for at in students:
+        at.button(key="grad_measure").click().run()
+    assert calls == [sentence] * 3  # rnn, lstm and gru once, for both students
+    assert figure(students[0], "grad_products") == figure(students[1], "grad_products")

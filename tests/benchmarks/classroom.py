@@ -135,6 +135,11 @@ def run_class(url: str, n: int, args, fault: Fault | None = None) -> Tally:
     return tally
 
 
+def replica_rss(stack) -> dict[str, float]:
+    """Resident memory of every replica now, in MB."""
+    return {name: round(rss_mb(pid), 1) for name, pid in stack.pids().items() if name != "haproxy"}
+
+
 def row(kind: str, n: int, tally: Tally, rss: dict[str, float], wall_s: float) -> dict:
     return {"stack": kind, "students": n, "reruns": len(tally.times),
             "p50_ms": round(percentile(tally.times, 50), 1), "p95_ms": round(percentile(tally.times, 95), 1),
@@ -162,11 +167,11 @@ def main() -> None:
     with class_stack(args.replicas, hosts=("127.0.0.1",), streamlit_args=SERVER_ARGS) as stack:
         warm(list(stack.replica_urls().values()))
         for n in args.students:
+            before = replica_rss(stack)
             start = time.monotonic()
             tally = run_class(stack.url, n, args)
-            pids = stack.pids()
-            rss = {name: round(rss_mb(pid), 1) for name, pid in pids.items() if name != "haproxy"}
-            rows.append(row(f"class ({args.replicas} replicas + haproxy)", n, tally, rss, time.monotonic() - start))
+            rows.append(row(f"class ({args.replicas} replicas + haproxy)", n, tally, replica_rss(stack),
+                            time.monotonic() - start) | {"rss_mb_before": before})
         if args.fault:
             n = max(args.students)
             seen = len(stack.lines)
