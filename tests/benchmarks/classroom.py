@@ -187,10 +187,11 @@ def main() -> None:
         with streamlit_server(SERVER_ARGS) as (url, proc):
             warm([url])
             for n in args.students:
+                before = {"single": round(rss_mb(proc.pid), 1)}
                 start = time.monotonic()
                 tally = run_class(url, n, args)
                 single = row("one process", n, tally, {"single": round(rss_mb(proc.pid), 1)},
-                             time.monotonic() - start)
+                             time.monotonic() - start) | {"rss_mb_before": before}
                 match = next(r for r in rows if r["students"] == n and r["stack"].startswith("class ("))
                 match["p95_single_over_class"] = round(single["p95_ms"] / match["p95_ms"], 2)
                 rows.append(single)
