@@ -96,6 +96,13 @@ def matrix_figures(text: str, scale: float):
 
 
 @figure_cache
+def scalar_figure(w: float):
+    """w^t for t = 1..100 (built once per w for the whole server)."""
+    return growing_lines_figure(np.arange(1, 101), {f"w = {w:g}": readings.scalar_powers(w, 100)},
+                                f"w^t for w = {w:g}", "t", "w^t (log)")
+
+
+@figure_cache
 def clipping_figure_for(gamma: float, lr: float):
     """Loss and gradient-norm curves of the two runs at this setting."""
     return clipping_figure({k: (r.losses, r.grad_norms) for k, r in clip_runs(gamma, lr).items()}, gamma)
@@ -176,8 +183,7 @@ def scalar_picture() -> None:
              "∂L_t/∂h_1 = ∂L_t/∂h_t · W_hh^{t−1}; then think of W_hh as one number w.")
     w = st.slider("w", 0.5, 1.5, 0.9, 0.01, key="grad_w")
     powers = readings.scalar_powers(w, 100)
-    st.plotly_chart(growing_lines_figure(np.arange(1, 101), {f"w = {w:g}": powers}, f"w^t for w = {w:g}", "t",
-                                         "w^t (log)"), key="grad_scalar", width="stretch")
+    st.plotly_chart(scalar_figure(float(w)), key="grad_scalar", width="stretch")
     st.write(f"After 100 steps: w¹⁰⁰ = {powers[-1]:.3g}. Below 1 it vanishes, above 1 it explodes; only w = 1 keeps "
              "it.")
 
