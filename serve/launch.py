@@ -226,14 +226,19 @@ def parse(argv: list[str] | None = None) -> ClassConfig:
 
 def main(argv: list[str] | None = None) -> int:
     cfg = parse(argv)
-    signal.signal(signal.SIGTERM, _raise_stopped)
-    signal.signal(signal.SIGINT, _raise_stopped)
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with running_class(cfg) as (stack, secret, config):
             print(f"class ready: {stack.url} ({len(stack.replicas)} replicas, logs in {stack.workdir})", flush=True)
             stack.supervise(secret, config)
     except Stopped as why:
         print(f"stopping the class ({why}): every replica and HAProxy", flush=True)
+    except (FileNotFoundError, ValueError, RuntimeError, TimeoutError) as err:  # a message, never a traceback
+        print(f"the class could not start: {err}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("class stopped", flush=True)
     return 0
 

@@ -64,3 +64,12 @@ def test_the_command_line():
     assert remote_replicas(cfg) == [Replica("remote0", "10.0.0.7", 8501)]
     with pytest.raises(ValueError):
         remote_replicas(ClassConfig(remote=["no-port"]))
+
+
+def test_a_launch_that_cannot_start_says_why(monkeypatch, capsys):
+    import serve.haproxy
+    import serve.launch
+
+    monkeypatch.setattr(serve.haproxy, "haproxy_path", lambda: None)  # as on a machine without `make haproxy`
+    assert serve.launch.main(["--replicas", "1", "--port", "8599"]) == 1
+    assert "make haproxy" in capsys.readouterr().err
