@@ -37,20 +37,20 @@ def spectral_norms(mats: torch.Tensor) -> torch.Tensor:
     scale = torch.linalg.matrix_norm(mats.double()).clamp_min(1e-300)  # (N,) ‖A‖_F ≥ σ_max
     unit = (mats.double() / scale[:, None, None]).float()
     gram = unit @ unit.transpose(-2, -1)  # (N, S, S), symmetric positive semi-definite
-    return torch.linalg.eigvalsh(gram)[:, -1].clamp_min(0).double().sqrt() * scale
+    return (torch.linalg.eigvalsh(gram)[:, -1].clamp_min(0).double().sqrt() * scale).cpu()
 
 
 def running_products(factors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """F_T, F_T F_{T−1}, …, F_T ⋯ F_1 for factors (T, S, S): each product at unit Frobenius norm in float32,
     with its log-scale in float64 ((T, S, S), (T,)), so long products neither underflow nor need float64."""
     T, S = factors.size(0), factors.size(1)
-    product = torch.eye(S, dtype=torch.float32)
+    product = torch.eye(S, dtype=torch.float32, device=factors.device)
     products, logs, log = [], [], 0.0
     for d in range(1, T + 1):  # multiply in one more factor from the end: F_T ⋯ F_{T−d+1}
         product = product @ factors[T - d].float()
         norm = float(torch.linalg.matrix_norm(product))
         if norm == 0.0:  # an exactly zero factor: every longer product is zero too
-            products += [torch.zeros(S, S)] * (T - d + 1)
+            products += [torch.zeros(S, S, device=factors.device)] * (T - d + 1)
             logs += [-math.inf] * (T - d + 1)
             break
         product = product / norm
@@ -68,7 +68,7 @@ def product_norms(factors: torch.Tensor) -> np.ndarray:
 
 def jacobian_products(model: RecurrentLM, idx: torch.Tensor) -> JacobianProducts:
     """Spectral norms of every step's Jacobian and of ∂s_T/∂s_k = J_T ⋯ J_{k+1}, from autograd."""
-    jac = model.step_jacobians(idx).cpu()  # (T, S, S); J_t = ∂s_t/∂s_{t−1}
+    jac = model.step_jacobians(idx)  # (T, S, S) on the model's device; J_t = ∂s_t/∂s_{t−1}
     return JacobianProducts(spectral_norms(jac).numpy(), product_norms(jac))
 
 
