@@ -34,10 +34,10 @@ def spectral_norms(mats: torch.Tensor) -> torch.Tensor:
     eigenproblem of the Gram matrix costs about half an SVD, and its top eigenvalue keeps float32's
     relative precision (tested against ``matrix_norm(ord=2)`` to 1e-4).
     """
-    scale = torch.linalg.matrix_norm(mats.double()).clamp_min(1e-300)  # (N,) ‖A‖_F ≥ σ_max
-    unit = (mats.double() / scale[:, None, None]).float()
+    scale = torch.linalg.matrix_norm(mats).clamp_min(torch.finfo(mats.dtype).tiny)  # (N,) ‖A‖_F ≥ σ_max
+    unit = (mats / scale[:, None, None]).float()  # in the input's precision first: float64 products cannot underflow
     gram = unit @ unit.transpose(-2, -1)  # (N, S, S), symmetric positive semi-definite
-    return (torch.linalg.eigvalsh(gram)[:, -1].clamp_min(0).double().sqrt() * scale).cpu()
+    return (torch.linalg.eigvalsh(gram)[:, -1].clamp_min(0).double().sqrt() * scale.double()).cpu()
 
 
 def running_products(factors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
