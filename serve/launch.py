@@ -84,6 +84,7 @@ class Stack:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     proxy: subprocess.Popen | None = None
     restarts: int = 0
+    logs: list = field(default_factory=list)  # the children's log files, closed by stop()
 
     @property
     def url(self) -> str:
@@ -91,7 +92,8 @@ class Stack:
         return f"http://{host}:{self.cfg.port}"
 
     def _spawn(self, cmd: list[str], log: str, env: dict | None = None) -> subprocess.Popen:
-        out = open(self.workdir / log, "ab")  # noqa: SIM115 (the child keeps it; closed when the child is reaped)
+        out = open(self.workdir / log, "ab")  # noqa: SIM115 (closed by stop(), after the child exited)
+        self.logs.append(out)
         # Own process group: a Ctrl-C in the terminal reaches only the launcher, which stops the children in order
         # (otherwise the supervisor could see a replica exit first and restart it).
         return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -132,7 +134,11 @@ class Stack:
                           "elsewhere; restarting it", flush=True)
                     self.restarts += 1
                     self.start_replica(replica, secret)
-                    self.wait_ready(replica)
+                    try:
+                        self.wait_ready(replica)
+                    except (RuntimeError, TimeoutError) as err:  # the others keep serving; try again later
+                        print(f"replica {replica.name} did not come back ({err}); retrying in 5 s", flush=True)
+                        time.sleep(5.0)
             if self.proxy is not None and self.proxy.poll() is not None:
                 print(f"haproxy exited with code {self.proxy.returncode}: restarting it", flush=True)
                 self.start_proxy(config)
@@ -151,8 +157,8 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
+        for log in self.logs:
+            log.close()
 
 
 def plan(cfg: ClassConfig) -> list[Replica]:
