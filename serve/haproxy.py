@@ -56,7 +56,12 @@ class ProxyConfig:
     client_timeout: str = "2h"
     server_timeout: str = "2h"
     connect_timeout: str = "5s"
-    check_interval: str = "1s"
+    check_interval: str = "2s"
+    # A replica busy with many reruns answers its health check late (its event loop waits for the GIL): that is
+    # not a dead replica, and marking it down would drop all its students. A dead one refuses connections at
+    # once, which `retry-on conn-failure` + `redispatch` handle before any check notices.
+    check_timeout: str = "10s"
+    fall: int = 3
     maxconn: int = 4096
     error_dir: Path | None = None  # holds 502.http, 503.http, 504.http (``write`` fills it)
     extra_global: list[str] = field(default_factory=list)
@@ -97,7 +102,8 @@ def render(cfg: ProxyConfig) -> str:
         "    # HAProxy upgrades websockets in HTTP mode; the stream's own path needs nothing else.",
         "    option httpchk GET /_stcore/health",
         "    http-check expect status 200",
-        f"    default-server inter {cfg.check_interval} fall 2 rise 1 on-marked-down shutdown-sessions",
+        f"    timeout check {cfg.check_timeout}",
+        f"    default-server inter {cfg.check_interval} fall {cfg.fall} rise 1 on-marked-down shutdown-sessions",
         *servers,
     ]
     return "\n".join(lines) + "\n"

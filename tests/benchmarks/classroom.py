@@ -92,6 +92,12 @@ def student(url: str, seed: int, args, tally: Tally, fault: Fault | None) -> Non
             tally.errors.append(failed(out))
         else:
             tally.times.append(ms)
+    if failed(out) or not user.snapshot:
+        user = reopen(url, page, sentence)  # as a student reloads a page that did not open
+        if user is None:
+            with tally.lock:
+                tally.errors.append("could_not_open")
+            return
     keys = controls(page)
     for r in range(args.rounds):
         time.sleep(rng.uniform(0.5, 1.5) * args.think)
