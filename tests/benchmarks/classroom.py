@@ -45,6 +45,7 @@ class Tally:
     """What the students measured, under one lock."""
 
     times: list[float] = field(default_factory=list)
+    first: list[float] = field(default_factory=list)  # each student's open + own sentence (all at once at the start)
     errors: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)  # replica names whose students lost their session
     lost_errors: list[str] = field(default_factory=list)
@@ -92,6 +93,7 @@ def student(url: str, seed: int, args, tally: Tally, fault: Fault | None) -> Non
             tally.errors.append(failed(out))
         else:
             tally.times.append(ms)
+            tally.first.append(ms)
     if failed(out) or not user.snapshot:
         user = reopen(url, page, sentence)  # as a student reloads a page that did not open
         if user is None:
@@ -147,9 +149,16 @@ def replica_rss(stack) -> dict[str, float]:
 
 
 def row(kind: str, n: int, tally: Tally, rss: dict[str, float], wall_s: float) -> dict:
+    """p50/p95/max over every rerun, and split: the first sentence (every student at once) and the controls."""
+    controls = list(tally.times)
+    for ms in tally.first:
+        controls.remove(ms)
     return {"stack": kind, "students": n, "reruns": len(tally.times),
             "p50_ms": round(percentile(tally.times, 50), 1), "p95_ms": round(percentile(tally.times, 95), 1),
-            "max_ms": round(max(tally.times), 1) if tally.times else None, "errors": len(tally.errors),
+            "max_ms": round(max(tally.times), 1) if tally.times else None,
+            "first_sentence_p50_p95_ms": [round(percentile(tally.first, q), 1) for q in (50, 95)],
+            "controls_p50_p95_ms": [round(percentile(controls, q), 1) for q in (50, 95)],
+            "errors": len(tally.errors),
             "error_kinds": sorted(set(tally.errors)), "rss_mb": rss, "wall_s": round(wall_s, 1)}
 
 
