@@ -15,6 +15,7 @@ from .class_harness import alive, class_stack
 from .harness import wait_rendered
 
 SENTENCE_LABEL = "Example sentence (shared by every page)"
+CONNECTION = "document.querySelector('[data-testid=\"stApp\"]').getAttribute('data-test-connection-state')"
 
 
 def replica_of(context) -> str:
@@ -75,18 +76,21 @@ def test_a_class_of_two_replicas(browser):
         assert status_of(own + media) == 200
         assert status_of(other + media) == 404
 
-        # A replica dies: the other keeps its session, the launcher restarts the dead one.
+        # A replica dies: its browser reconnects by itself to the other replica (a new session, the sentence kept in
+        # the address), the other browser keeps its session, and the launcher restarts the dead replica.
         seen = len(stack.lines)
         dead = stack.pids()[first[1]]
         os.kill(dead, signal.SIGKILL)
+        pages[1].wait_for_function(f"() => {CONNECTION} !== 'CONNECTED'", timeout=30_000)  # "Connecting…"
+        pages[1].wait_for_function(f"() => {CONNECTION} === 'CONNECTED'", timeout=60_000)
+        wait_rendered(pages[1])
+        assert replica_of(contexts[1]) == first[0]  # HAProxy sent it to the replica that is alive
+        expect(pages[1].get_by_role("textbox", name=SENTENCE_LABEL)).to_have_value("the happy dog found a red ball .")
         stack.wait_line(rf"replica {first[1]} exited", after=seen)
         type_sentence(pages[0], "the happy cat sat on the mat .")
         assert replica_of(contexts[0]) == first[0]
         stack.wait_line(rf"replica {first[1]} ready", after=seen)
         assert stack.pids()[first[1]] != dead and alive(stack.pids()[first[1]])
-        pages[1].goto(stack.url)  # its student reloads and lands on a replica that works
-        wait_rendered(pages[1])
-        expect(pages[1].get_by_role("textbox", name=SENTENCE_LABEL)).to_be_visible()
         for c in contexts:
             c.close()
         children = stack.pids()
