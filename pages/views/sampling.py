@@ -19,7 +19,7 @@ from models.readings.sampling import (
     truncate,
 )
 from models.registry import label
-from models.sampling import SamplingConfig, beam_search, next_token_distribution, step_by_step
+from models.sampling import SamplingConfig, beam_search, next_token_distribution, samples_step_by_step
 from models.tradeoff import KINDS
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.on_demand import asked
@@ -293,4 +293,4 @@ live_distribution(model_name, prompt.text)
 generation(model_name, prompt.text)
 trade_off(model_name, prompt.text)
 try_this(*TRY_THIS)
-show_source(read_next_token, truncate, next_token_distribution, step_by_step, beam_search)
+show_source(read_next_token, truncate, next_token_distribution, samples_step_by_step, beam_search)
