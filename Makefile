@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run test browser benchmark clean
+.PHONY: setup run class haproxy gpu-check test browser benchmark clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,27 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/streamlit run app.py
 
+# A class on one port: REPLICAS Streamlit processes (default: one per core) behind HAProxy (README: Classroom).
+REPLICAS ?= $(shell nproc)
+PORT ?= 8501
+class: $(STAMP) haproxy
+	$(BIN)/python -m serve.launch --replicas $(REPLICAS) --port $(PORT)
+
+# Every page's reading on the GPU against the CPU (|Δ| ≤ 1e-4) and the speed of each; needs an NVIDIA GPU.
+gpu-check: $(STAMP)
+	$(BIN)/python -m models.gpu_check
+
+# Debian's HAProxy for `make class` (installed like chromium below).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy >/dev/null; }
+
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser
+test: $(STAMP) browser haproxy
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -31,6 +46,7 @@ benchmark: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.shakespeare_char
 	$(BIN)/python -m tests.benchmarks.latency
 	$(BIN)/python -m tests.benchmarks.load
+	$(BIN)/python -m tests.benchmarks.classroom
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -27,37 +27,56 @@ class JacobianProducts:
 
 
 def spectral_norms(mats: torch.Tensor) -> torch.Tensor:
-    """Largest singular value of each matrix in (N, S, S) (float64 out).
+    """Largest singular value of each matrix in (N, S, S) (float64 out): σ_max(A) = √λ_max(A Aᵀ).
 
     Each matrix is divided by its Frobenius norm first, so products of many small factors neither
-    underflow nor lose precision in float32 (faster SVD); the scale is multiplied back at the end.
+    underflow nor lose precision in float32; the scale is multiplied back at the end. The symmetric
+    eigenproblem of the Gram matrix costs about half an SVD, and its top eigenvalue keeps float32's
+    relative precision (tested against ``matrix_norm(ord=2)`` to 1e-4).
     """
-    scale = torch.linalg.matrix_norm(mats).clamp_min(1e-300)  # (N,) ‖A‖_F ≥ σ_max
-    unit = (mats / scale[:, None, None]).float()
-    return torch.linalg.svdvals(unit)[:, 0].double() * scale
+    scale = torch.linalg.matrix_norm(mats).clamp_min(torch.finfo(mats.dtype).tiny)  # (N,) ‖A‖_F ≥ σ_max
+    unit = (mats / scale[:, None, None]).float()  # in the input's precision first: float64 products cannot underflow
+    gram = unit @ unit.transpose(-2, -1)  # (N, S, S), symmetric positive semi-definite
+    return (torch.linalg.eigvalsh(gram)[:, -1].clamp_min(0).double().sqrt() * scale.double()).cpu()
+
+
+def running_products(factors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """F_T, F_T F_{T−1}, …, F_T ⋯ F_1 for factors (T, S, S): each product at unit Frobenius norm in float32,
+    with its log-scale in float64 ((T, S, S), (T,)), so long products neither underflow nor need float64."""
+    T, S = factors.size(0), factors.size(1)
+    product = torch.eye(S, dtype=torch.float32, device=factors.device)
+    products, logs, log = [], [], 0.0
+    for d in range(1, T + 1):  # multiply in one more factor from the end: F_T ⋯ F_{T−d+1}
+        product = product @ factors[T - d].float()
+        norm = float(torch.linalg.matrix_norm(product))
+        if norm == 0.0:  # an exactly zero factor: every longer product is zero too
+            products += [torch.zeros(S, S, device=factors.device)] * (T - d + 1)
+            logs += [-math.inf] * (T - d + 1)
+            break
+        product = product / norm
+        log += math.log(norm)
+        products.append(product)
+        logs.append(log)
+    return torch.stack(products), torch.tensor(logs, dtype=torch.float64)
+
+
+def product_norms(factors: torch.Tensor) -> np.ndarray:
+    """‖F_T ⋯ F_{T−d+1}‖₂ for d = 1..T. (T,)"""
+    products, logs = running_products(factors)
+    return (spectral_norms(products) * torch.exp(logs)).numpy()
 
 
 def jacobian_products(model: RecurrentLM, idx: torch.Tensor) -> JacobianProducts:
     """Spectral norms of every step's Jacobian and of ∂s_T/∂s_k = J_T ⋯ J_{k+1}, from autograd."""
-    jac = model.step_jacobians(idx).double()  # (T, S, S); J_t = ∂s_t/∂s_{t−1}
-    T = jac.size(0)
-    products, product = [], torch.eye(jac.size(1), dtype=jac.dtype)
-    for d in range(1, T + 1):  # multiply in one more factor from the end: J_T ⋯ J_{T−d+1}
-        product = product @ jac[T - d]
-        products.append(product)
-    return JacobianProducts(spectral_norms(jac).numpy(), spectral_norms(torch.stack(products)).numpy())
+    jac = model.step_jacobians(idx)  # (T, S, S) on the model's device; J_t = ∂s_t/∂s_{t−1}
+    return JacobianProducts(spectral_norms(jac).numpy(), product_norms(jac))
 
 
 def scaled_products(U: np.ndarray, states: np.ndarray, scale: float) -> np.ndarray:
     """‖∏_{j} diag(1 − h_j²) (s U)‖₂ for growing distance, using the sentence's real h_j. (T,)"""
-    deriv = 1.0 - states**2  # (T, H): tanh′ at each step
-    product = np.eye(U.shape[0])
-    norms = []
-    for d in range(1, len(states) + 1):
-        factor = deriv[len(states) - d][:, None] * (scale * U)  # diag(1 − h²) s U
-        product = product @ factor
-        norms.append(np.linalg.norm(product, 2))
-    return np.array(norms)
+    deriv = torch.from_numpy(1.0 - np.asarray(states, dtype=np.float64) ** 2)  # (T, H): tanh′ at each step
+    factors = deriv[:, :, None] * (scale * torch.from_numpy(np.asarray(U, dtype=np.float64)))  # (T, H, H)
+    return product_norms(factors)
 
 
 def input_gradient_norms(model: RecurrentLM, idx: torch.Tensor, target: int) -> np.ndarray:

@@ -169,12 +169,38 @@ def step_by_step(
     stop_at_eos: bool = True,
 ) -> list[Step]:
     """Sample up to ``n`` tokens after the prompt, recording each one's probabilities and rank."""
-    steps = []
-    for logits, probs, nxt in _sample_steps(model, _start(prompt_ids, 1), n, cfg, generator):
-        steps.append(_step(logits[0], probs[0], int(nxt[0])))
-        if stop_at_eos and steps[-1].token == EOS_ID:
+    return samples_step_by_step(model, prompt_ids, n, cfg, [generator], stop_at_eos)[0]
+
+
+@torch.no_grad()
+def samples_step_by_step(
+    model: LanguageModel,
+    prompt_ids: Sequence[int],
+    n: int,
+    cfg: SamplingConfig,
+    generators: Sequence[torch.Generator],
+    stop_at_eos: bool = True,
+) -> list[list[Step]]:
+    """One sample per generator, decoded as one batch (one model step for all rows per token); row i draws only
+    from ``generators[i]``, so it is the sample ``step_by_step`` gives with that generator alone."""
+    rows = len(generators)
+    samples: list[list[Step]] = [[] for _ in range(rows)]
+    if n < 1 or rows == 0:
+        return samples
+    logits, cache = model.begin(_start(prompt_ids, rows).to(model.device))  # (R, V)
+    live = [True] * rows
+    for step in range(1, n + 1):
+        logits = logits.float().cpu()
+        probs = next_token_distribution(logits, cfg)  # (R, V)
+        nxt = torch.cat([draw(probs[i : i + 1], g) for i, g in enumerate(generators)])  # (R,)
+        for i in range(rows):
+            if live[i]:
+                samples[i].append(_step(logits[i], probs[i], int(nxt[i])))
+                live[i] = not (stop_at_eos and samples[i][-1].token == EOS_ID)
+        if step == n or not any(live):
             break
-    return steps
+        logits, cache = model.extend(cache, nxt.to(model.device))
+    return samples
 
 
 def generate(

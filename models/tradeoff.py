@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .lm import LanguageModel
-from .sampling import SamplingConfig, sample_batch, start_ids
+from .sampling import SamplingConfig, draw, next_token_distribution, start_ids
 
 KINDS = ("top_k", "top_p", "temperature")  # the SamplingConfig field each sweep varies
 _VALUES = {  # most conservative first; top_k None is "k = all", i.e. pure sampling
@@ -46,8 +46,8 @@ def distinct_n(samples: Sequence[Sequence[int]], n: int) -> float:
 
 
 @torch.no_grad()
-def mean_log_likelihood(scorer: LanguageModel, prompt_ids: Sequence[int], samples: torch.Tensor) -> float:
-    """(1/SN) Σ log q(x_t | prompt, x_<t) over samples (S, N), from one batched forward of the scorer.
+def token_log_likelihoods(scorer: LanguageModel, prompt_ids: Sequence[int], samples: torch.Tensor) -> torch.Tensor:
+    """log q(x_t | prompt, x_<t) for every sampled token of samples (S, N), from one batched forward: (S, N).
 
     Inputs longer than ``scorer.max_len`` keep their last max_len ids, so early sampled tokens then see
     less of the prompt; every sampled token must still fit, hence N ≤ max_len.
@@ -60,8 +60,68 @@ def mean_log_likelihood(scorer: LanguageModel, prompt_ids: Sequence[int], sample
     if scorer.max_len is not None:
         inputs = inputs[:, -scorer.max_len :]
     logits, _ = scorer(inputs.to(scorer.device))  # (S, T, V)
-    log_q = torch.log_softmax(logits[:, -N:].float().cpu(), -1)  # (S, N, V): the positions predicting samples
-    return float(log_q.gather(-1, samples.cpu()[..., None]).mean())
+    logits = logits[:, -N:].float().cpu()  # (S, N, V): the positions predicting samples
+    # log softmax at the drawn ids only: z_x − logsumexp(z), without a second (S, N, V) tensor
+    return logits.gather(-1, samples.cpu()[..., None])[..., 0] - torch.logsumexp(logits, -1)
+
+
+def mean_log_likelihood(scorer: LanguageModel, prompt_ids: Sequence[int], samples: torch.Tensor) -> float:
+    """(1/SN) Σ log q(x_t | prompt, x_<t) over samples (S, N)."""
+    return float(token_log_likelihoods(scorer, prompt_ids, samples).mean())
+
+
+@torch.no_grad()
+def sample_settings(
+    sampler: LanguageModel,
+    prompt_ids: Sequence[int],
+    settings: Sequence[SamplingConfig],
+    n_samples: int,
+    n_tokens: int,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(G, S, N) samples for G settings decoded together: one batched step of G·S rows per token, while each
+    setting truncates its own rows and draws from its own generator seeded ``seed`` (so its samples are those
+    of ``sample_batch`` with that setting alone). Also (G, S, N) log p(x_t | prompt, x_<t) of each drawn token
+    under the sampler itself (T = 1, untruncated): the quality when the scorer is the sampler."""
+    G, S = len(settings), n_samples
+    generators = [torch.Generator().manual_seed(seed) for _ in settings]
+    logits, cache = sampler.begin(torch.tensor([start_ids(prompt_ids)] * (G * S)).to(sampler.device))  # (G·S, V)
+    draws, log_p = [], []
+    for step in range(1, n_tokens + 1):
+        logits = logits.float().cpu()  # (G·S, V)
+        by_setting = logits.view(G, S, -1)  # (G, S, V)
+        nxt = torch.cat([draw(next_token_distribution(by_setting[g], cfg), generators[g])
+                         for g, cfg in enumerate(settings)])  # (G·S,)
+        draws.append(nxt)
+        log_p.append(logits.gather(-1, nxt[:, None])[:, 0] - torch.logsumexp(logits, -1))
+        if step < n_tokens:  # not after the last draw: those scores would go unused
+            logits, cache = sampler.extend(cache, nxt.to(sampler.device))
+    if not draws:
+        return torch.zeros(G, S, 0, dtype=torch.long), torch.zeros(G, S, 0)
+    return torch.stack(draws, 1).view(G, S, n_tokens), torch.stack(log_p, 1).view(G, S, n_tokens)
+
+
+def sweep(
+    sampler: LanguageModel,
+    scorer: LanguageModel,
+    prompt_ids: Sequence[int],
+    settings: Sequence[SamplingConfig],
+    n_samples: int = 20,
+    n_tokens: int = 20,
+    seed: int = 0,
+) -> list[TradeoffPoint]:
+    """One point per setting, sampled together and scored in one batched forward (none when the scorer is the
+    sampler: its own log-probabilities came with the draws); each setting reseeds with ``seed``, so a point is
+    the same computed alone or in a sweep."""
+    samples, log_p = sample_settings(sampler, prompt_ids, settings, n_samples, n_tokens, seed)  # (G, S, N) each
+    G, S, N = samples.shape
+    if scorer is not sampler:
+        log_p = token_log_likelihoods(scorer, prompt_ids, samples.view(G * S, N)).view(G, S, N)
+    log_q = log_p.mean((1, 2))  # (G,)
+    points = []
+    for cfg, rows, quality in zip(settings, samples.tolist(), log_q.tolist(), strict=True):
+        points.append(TradeoffPoint(cfg.label, cfg, quality, distinct_n(rows, 1), distinct_n(rows, 2)))
+    return points
 
 
 def trade_off_point(
@@ -74,20 +134,4 @@ def trade_off_point(
     seed: int = 0,
 ) -> TradeoffPoint:
     """Sample with one setting from its own generator seeded with ``seed``, then score and count n-grams."""
-    samples = sample_batch(sampler, prompt_ids, n_samples, n_tokens, cfg, torch.Generator().manual_seed(seed))
-    rows = samples.tolist()
-    return TradeoffPoint(cfg.label, cfg, mean_log_likelihood(scorer, prompt_ids, samples),
-                         distinct_n(rows, 1), distinct_n(rows, 2))
-
-
-def sweep(
-    sampler: LanguageModel,
-    scorer: LanguageModel,
-    prompt_ids: Sequence[int],
-    settings: Sequence[SamplingConfig],
-    n_samples: int = 20,
-    n_tokens: int = 20,
-    seed: int = 0,
-) -> list[TradeoffPoint]:
-    """One point per setting; each reseeds with ``seed``, so a point is the same computed alone or in a sweep."""
-    return [trade_off_point(sampler, scorer, prompt_ids, cfg, n_samples, n_tokens, seed) for cfg in settings]
+    return sweep(sampler, scorer, prompt_ids, [cfg], n_samples, n_tokens, seed)[0]

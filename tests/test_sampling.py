@@ -21,6 +21,7 @@ from models.sampling import (
     next_token_distribution,
     ranks,
     sample_batch,
+    samples_step_by_step,
     step_by_step,
     top_k_table,
 )
@@ -371,3 +372,17 @@ def test_beam_step_ranks_only_the_candidates_as_a_full_sort_would(width):
         beam = tuple(done + live)
         for alpha in (0.0, 0.6):
             assert _beam_step(beam, logits, width, alpha)[0] == _beam_step_by_full_sort(beam, logits, width, alpha)
+
+
+@pytest.mark.parametrize("name", ["ngram", "ffnn", "lstm", "transformer"])
+def test_samples_decoded_together_are_each_generators_own(name):
+    """Several samples in one batch: row i is what its generator gives alone, ending at its own <eos>."""
+    model = _every_family()[name]
+    cfg = SamplingConfig(temperature=1.3)
+    together = samples_step_by_step(model, [EOS_ID, 5, 6], 12, cfg, [torch.Generator().manual_seed(s) for s in
+                                                                     range(4)])
+    alone = [step_by_step(model, [EOS_ID, 5, 6], 12, cfg, torch.Generator().manual_seed(s)) for s in range(4)]
+    assert [[st.token for st in steps] for steps in together] == [[st.token for st in steps] for steps in alone]
+    for a, b in zip(together, alone, strict=True):
+        assert [st.model_prob for st in a] == pytest.approx([st.model_prob for st in b], abs=1e-5)
+        assert all(st.token != EOS_ID for st in a[:-1])

@@ -96,6 +96,8 @@ def test_beam_of_width_one_is_greedy():
 
 def test_trade_off_points_are_the_sweep():
     at = open_page(PAGE, PROMPT)
+    assert not [c for c in at.get("plotly_chart") if "smp_tradeoff" in c.proto.id]  # waits for the button
+    at.button(key="smp_measure").click().run()
     fig = figure(at, "smp_tradeoff")
     line, star = fig["data"]
     bundle, scorer = load("transformer", "cpu"), load("transformer", "cpu").model
@@ -155,3 +157,21 @@ def test_readings_start_from_eos_and_the_beam_adds_up():
     assert beam.best == beam.greedy.words[: len(beam.best)]  # a beam of one is greedy
     assert np.isclose(np.log(beam.token_probs).sum(), beam.log_prob, atol=1e-6)
     assert np.allclose(beam.token_probs, beam.greedy.model_prob[: len(beam.best)], atol=1e-5)
+
+
+def test_a_class_on_the_same_prompt_sweeps_once(monkeypatch):
+    """Readings are shared across sessions by (model, prompt, options): the second student's button costs nothing."""
+    import models.readings.sampling as readings
+
+    calls = []
+    real = readings.read_trade_off
+    monkeypatch.setattr(readings, "read_trade_off", lambda *a, **k: calls.append(a[3:]) or real(*a, **k))
+    prompt = "the class shares one prompt about a green frog"
+    students = [open_page(PAGE, prompt) for _ in range(2)]
+    for at in students:
+        at.button(key="smp_measure").click().run()
+    assert calls == [(prompt, "top_k")]
+    assert figure(students[0], "smp_tradeoff") == figure(students[1], "smp_tradeoff")
+    students[0].radio(key="smp_knob").set_value("temperature").run()  # another sweep waits for its own button
+    assert not [c for c in students[0].get("plotly_chart") if "smp_tradeoff" in c.proto.id]
+    assert calls == [(prompt, "top_k")]

@@ -49,7 +49,7 @@ def walk(model: FFNNLM, tokenizer: Tokenizer, text: str, position: int | None = 
     C = model.embed.weight  # (V, d)
     V = C.shape[0]
     with torch.no_grad():
-        one_hot = torch.zeros(k, V)  # (k, V): row i has a single 1, at the id of w_{t−k+i}
+        one_hot = torch.zeros(k, V, device=C.device)  # (k, V): row i has a single 1, at the id of w_{t−k+i}
         one_hot[torch.arange(k), torch.tensor(window)] = 1.0
         rows = one_hot @ C  # (k, d): multiplying by a one-hot vector picks one row of C
         x = rows.reshape(-1)  # (k·d,)
@@ -57,6 +57,7 @@ def walk(model: FFNNLM, tokenizer: Tokenizer, text: str, position: int | None = 
         hidden = torch.tanh(pre)
         logits = F.linear(hidden, model.head.weight, model.head.bias)  # (V,) h W₂ + b₂
         probs = torch.softmax(logits, -1)
+    rows, x, pre, hidden, logits, probs = (v.cpu() for v in (rows, x, pre, hidden, logits, probs))  # GPU → numpy
     top = torch.argsort(probs, descending=True, stable=True)[:TOP]
     itos = tokenizer.vocab.itos
     target = ids[t] if t < len(ids) else None
@@ -107,7 +108,7 @@ class WindowEdit:
 @torch.no_grad()
 def _next_logp(model: LanguageModel, ids: list[int]) -> np.ndarray:
     """log p(next word | ids) (V,) as the model generates: its own window of the ids, last position."""
-    return torch.log_softmax(model.last_logits(torch.tensor([ids])), -1)[0].numpy()
+    return torch.log_softmax(model.last_logits(torch.tensor([ids], device=model.device)), -1)[0].cpu().numpy()
 
 
 def edit_far_word(models: dict[str, LanguageModel], tokenizer: Tokenizer, text: str, index: int,

@@ -14,7 +14,14 @@ import torch
 
 from ..inputs import model_input
 from ..lm import LanguageModel
-from ..sampling import SamplingConfig, Step, beam_search, next_logits, next_token_distribution, step_by_step
+from ..sampling import (
+    SamplingConfig,
+    Step,
+    beam_search,
+    next_logits,
+    next_token_distribution,
+    samples_step_by_step,
+)
 from ..tokenizer import Tokenizer
 from ..tradeoff import TradeoffPoint, default_settings, sweep
 
@@ -139,10 +146,12 @@ def _sample(steps: list[Step], itos: list[str]) -> Sample:
 
 def draw_samples(model: LanguageModel, tokenizer: Tokenizer, text: str, cfg: SamplingConfig, seed: int,
                  n_tokens: int, n_samples: int) -> list[Sample]:
-    """Sample i is drawn with its own generator seeded ``seed + i``: the same seed gives everyone the same text."""
+    """Sample i is drawn with its own generator seeded ``seed + i`` (the samples decoded as one batch): the same
+    seed gives everyone the same text."""
     ids = model_input(tokenizer, text).ids
-    return [_sample(step_by_step(model, ids, n_tokens, cfg, torch.Generator().manual_seed(seed + i)),
-                    tokenizer.vocab.itos) for i in range(n_samples)]
+    generators = [torch.Generator().manual_seed(seed + i) for i in range(n_samples)]
+    return [_sample(steps, tokenizer.vocab.itos)
+            for steps in samples_step_by_step(model, ids, n_tokens, cfg, generators)]
 
 
 def read_beam(model: LanguageModel, tokenizer: Tokenizer, text: str, width: int, n_tokens: int) -> BeamReading:
@@ -161,5 +170,5 @@ def read_trade_off(sampler: LanguageModel, scorer: LanguageModel, tokenizer: Tok
                    kind: str) -> TradeOff:
     """The sweep over one knob (20 samples of 20 tokens per setting, seed 0), and greedy as the reference."""
     ids = model_input(tokenizer, text).ids
-    points = sweep(sampler, scorer, ids, default_settings(kind))
-    return TradeOff(kind, points, sweep(sampler, scorer, ids, [SamplingConfig(greedy=True)])[0])
+    *points, greedy = sweep(sampler, scorer, ids, [*default_settings(kind), SamplingConfig(greedy=True)])
+    return TradeOff(kind, points, greedy)

@@ -17,7 +17,8 @@ from models.readings import gradients as readings
 from models.registry import label
 from models.rnn import RecurrentLM
 from pages.components.gradient_charts import clipping_figure, eigenvalue_figure, growing_lines_figure
-from pages.components.loaders import figure_cache, get_model, reading_cache
+from pages.components.loaders import figure_cache, get_model, reading_cache, recurrent_reading
+from pages.components.on_demand import asked
 from pages.components.tokens import token_spans
 from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv, try_this
 
@@ -85,12 +86,20 @@ def product_figures(names: tuple[str, ...], text: str):
 
 @figure_cache
 def matrix_figures(text: str, scale: float):
-    """Eigenvalues of sU and the product curve with the sentence's tanh′."""
-    picture = readings.matrix_picture(recurrent_matrix(), products("rnn", text).h, scale)
+    """Eigenvalues of sU and the product curve with the sentence's tanh′ (its states from the shared RNN reading,
+    so this section needs no Jacobians)."""
+    picture = readings.matrix_picture(recurrent_matrix(), recurrent_reading("rnn", text, MAX_STEPS).states, scale)
     distance = np.arange(1, len(picture.product_norms) + 1)
     curve = growing_lines_figure(distance, {f"s = {scale:g}": picture.product_norms},
                                  "‖∏ diag(1 − h_j²) sU‖₂ over your sentence", "distance d", "norm (log)")
     return eigenvalue_figure(picture.eigenvalues, picture.radius), curve, picture.radius
+
+
+@figure_cache
+def scalar_figure(w: float):
+    """w^t for t = 1..100 (built once per w for the whole server)."""
+    return growing_lines_figure(np.arange(1, 101), {f"w = {w:g}": readings.scalar_powers(w, 100)},
+                                f"w^t for w = {w:g}", "t", "w^t (log)")
 
 
 @figure_cache
@@ -110,9 +119,15 @@ def introduction() -> None:
              "s = h). U is the lecture's W_hh, the recurrent matrix (torch's weight_hh_l0).")
 
 
+@st.fragment
 def product_section(names: list[str], text: str) -> None:
-    """Section 1: the running product of step Jacobians for every model."""
+    """Section 1 (a fragment, behind a button): the running product of step Jacobians for every model."""
     st.subheader("1. The product, one factor at a time")
+    if not asked("Measure the Jacobians of " + ", ".join(label(n) for n in names), "grad_measure", (tuple(names), text),
+                 f"Autograd gives every step's Jacobian ∂s_j/∂s_{{j−1}} (up to {MAX_STEPS} steps; 512 × 512 for the "
+                 "LSTM's [h; c]) and the norms of all their running products: about a second on a CPU the first "
+                 "time for a sentence (then kept for everyone on this server), so it waits for you."):
+        return
     with st.spinner("Computing Jacobians with autograd…"):  # shown only when they are not cached yet
         results = {name: products(name, text) for name in names}
     T = len(next(iter(results.values())).tokens)
@@ -131,7 +146,7 @@ def product_section(names: list[str], text: str) -> None:
         table_with_csv(table, "jacobian_products.csv", key="grad_csv")
 
 
-# Each section below is a fragment: moving its slider reruns only that section, not the Jacobians above.
+# Each section below is a fragment too: moving its slider reruns only that section, not the Jacobians above.
 @st.fragment
 def which_words_matter(names: list[str], text: str) -> None:
     """Section 2: gradients of the last prediction with respect to every input word."""
@@ -168,8 +183,7 @@ def scalar_picture() -> None:
              "∂L_t/∂h_1 = ∂L_t/∂h_t · W_hh^{t−1}; then think of W_hh as one number w.")
     w = st.slider("w", 0.5, 1.5, 0.9, 0.01, key="grad_w")
     powers = readings.scalar_powers(w, 100)
-    st.plotly_chart(growing_lines_figure(np.arange(1, 101), {f"w = {w:g}": powers}, f"w^t for w = {w:g}", "t",
-                                         "w^t (log)"), key="grad_scalar", width="stretch")
+    st.plotly_chart(scalar_figure(float(w)), key="grad_scalar", width="stretch")
     st.write(f"After 100 steps: w¹⁰⁰ = {powers[-1]:.3g}. Below 1 it vanishes, above 1 it explodes; only w = 1 keeps "
              "it.")
 

@@ -19,9 +19,10 @@ from models.readings.sampling import (
     truncate,
 )
 from models.registry import label
-from models.sampling import SamplingConfig, beam_search, next_token_distribution, step_by_step
+from models.sampling import SamplingConfig, beam_search, next_token_distribution, samples_step_by_step
 from models.tradeoff import KINDS
 from pages.components.loaders import figure_cache, get_model, reading_cache
+from pages.components.on_demand import asked
 from pages.components.sampling_charts import distribution_figure, generation_figure, tradeoff_figure
 from pages.components.text import clean_text
 from pages.components.tokens import token_spans
@@ -259,7 +260,11 @@ def trade_off(name: str, text: str) -> None:
     """Section 3 (a fragment): quality against diversity across one knob's settings."""
     st.subheader("3. The trade-off, measured")
     kind = st.radio("Sweep", KINDS, format_func=KNOBS.get, horizontal=True, key="smp_knob")
-    with st.spinner("Sampling 8 settings × 20 samples and scoring them (about 2 s)…"):
+    if not asked(f"Measure the trade-off over {KNOBS[kind]}", "smp_measure", (name, text, kind),
+                 "8 settings × 20 samples of 20 tokens after your prompt, each scored by the transformer: about "
+                 "1–2 s on a CPU the first time (then kept for everyone on this server), so it waits for you."):
+        return
+    with st.spinner("Sampling 8 settings × 20 samples and scoring them…"):
         sweep = tradeoff_of(name, text, kind)
     st.plotly_chart(tradeoff_chart(name, text, kind), key="smp_tradeoff", width="stretch")
     st.write("For each setting: 20 samples of 20 tokens after your prompt (seed 0). Up the y-axis: text the "
@@ -288,4 +293,4 @@ live_distribution(model_name, prompt.text)
 generation(model_name, prompt.text)
 trade_off(model_name, prompt.text)
 try_this(*TRY_THIS)
-show_source(read_next_token, truncate, next_token_distribution, step_by_step, beam_search)
+show_source(read_next_token, truncate, next_token_distribution, samples_step_by_step, beam_search)

@@ -5,7 +5,9 @@ trip on 127.0.0.1 is the server time of that rerun plus a small, constant JSON o
 """
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -22,17 +24,35 @@ class AgentUser:
     base_url: str
     session_id: str | None = None
     snapshot: dict = field(default_factory=dict)
+    cookies: http.cookiejar.CookieJar | None = None  # kept per user behind a proxy (its affinity cookie)
+
+    @classmethod
+    def behind_proxy(cls, base_url: str) -> AgentUser:
+        """A user that keeps its cookies, as a browser does, so HAProxy's affinity holds it on one replica."""
+        return cls(base_url, cookies=http.cookiejar.CookieJar())
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.cookies or () if c.name == name), None)
 
     def _post(self, body: dict, timeout_s: float = 120.0) -> dict:
         req = urllib.request.Request(
             f"{self.base_url}/_stcore/agent/interact", data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"}, method="POST",
         )
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies)) \
+            if self.cookies is not None else urllib.request.build_opener()
         try:
-            with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            with opener.open(req, timeout=timeout_s) as resp:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as err:
-            return json.loads(err.read() or b"{}") or {"error": {"code": str(err.code), "message": str(err)}}
+            body = err.read()
+            try:
+                return json.loads(body or b"{}") or {"error": {"code": str(err.code), "message": str(err)}}
+            except json.JSONDecodeError:  # a proxy's own page (HAProxy's 502/503), not the agent API's JSON
+                text = " ".join(re.sub(r"<[^>]+>", " ", body.decode(errors="replace")).split())
+                return {"error": {"code": f"http_{err.code}", "message": text}}
+        except (urllib.error.URLError, OSError) as err:  # the connection itself failed (a replica went away)
+            return {"error": {"code": "connection", "message": str(err)}}
 
     def interact(self, **body) -> tuple[float, dict]:
         """Send one transition; returns (milliseconds, snapshot or error) and follows the session."""
