@@ -45,7 +45,7 @@ def loss_by_position(model: LanguageModel, ids: torch.Tensor, positions: int = P
         logits, _ = model(x)  # (b, P, V): each row read from scratch
         nll = F.cross_entropy(logits.float().transpose(1, 2), y, reduction="none")  # (b, P)
         total += nll.double().sum(0).cpu()
-    return (total / len(cut)).numpy()
+    return (total / len(cut)).cpu().numpy()
 
 
 def curve_entry(model: LanguageModel, tokenizer, text: str) -> dict:

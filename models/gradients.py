@@ -63,13 +63,13 @@ def running_products(factors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
 def product_norms(factors: torch.Tensor) -> np.ndarray:
     """‖F_T ⋯ F_{T−d+1}‖₂ for d = 1..T. (T,)"""
     products, logs = running_products(factors)
-    return (spectral_norms(products) * torch.exp(logs)).numpy()
+    return (spectral_norms(products) * torch.exp(logs)).cpu().numpy()
 
 
 def jacobian_products(model: RecurrentLM, idx: torch.Tensor) -> JacobianProducts:
     """Spectral norms of every step's Jacobian and of ∂s_T/∂s_k = J_T ⋯ J_{k+1}, from autograd."""
     jac = model.step_jacobians(idx)  # (T, S, S) on the model's device; J_t = ∂s_t/∂s_{t−1}
-    return JacobianProducts(spectral_norms(jac).numpy(), product_norms(jac))
+    return JacobianProducts(spectral_norms(jac).cpu().numpy(), product_norms(jac))
 
 
 def scaled_products(U: np.ndarray, states: np.ndarray, scale: float) -> np.ndarray:

@@ -86,7 +86,7 @@ def train_word2vec_model(name: str, data: Path, device: torch.device, root: Path
     root.mkdir(parents=True, exist_ok=True)
     path = root / checkpoint_file(name)
     ship(path, name, model, asdict(config), tokenizer.to_dict())
-    analogies = score_analogies(model.embed.weight.detach().numpy(), tokenizer.vocab.stoi,
+    analogies = score_analogies(model.embed.weight.detach().cpu().numpy(), tokenizer.vocab.stoi,
                                 read_analogies(ANALOGY_FILE))
     # An epoch is one pass over the subsampled stream: its expected length, not the full stream's.
     counts = torch.bincount(train_ids, minlength=len(tokenizer))

@@ -113,7 +113,7 @@ def read_next_token(model: LanguageModel, tokenizer: Tokenizer, text: str) -> Ne
     read = model_input(tokenizer, text)
     logits = next_logits(model, torch.tensor([read.ids]))[0]  # (n_vocab,)
     unknown = list(dict.fromkeys(w for w, u in zip(read.words, read.unknown, strict=True) if u))
-    return NextToken(logits.numpy(), len(read.ids), unknown, model.input_window)
+    return NextToken(logits.cpu().numpy(), len(read.ids), unknown, model.input_window)
 
 
 def truncate(nxt: NextToken, itos: list[str], cfg: SamplingConfig, shown: int = SHOWN) -> Truncation:
@@ -127,10 +127,10 @@ def truncate(nxt: NextToken, itos: list[str], cfg: SamplingConfig, shown: int = 
     top = torch.topk(p, min(shown, p.numel())).indices
     return Truncation(
         words=[itos[i] for i in top.tolist()],
-        p=p[top].numpy(),
-        q=q[top].numpy(),
-        q_hat=q_hat[top].numpy(),
-        kept_shown=kept[top].numpy(),
+        p=p[top].cpu().numpy(),
+        q=q[top].cpu().numpy(),
+        q_hat=q_hat[top].cpu().numpy(),
+        kept_shown=kept[top].cpu().numpy(),
         kept=int(kept.sum()),
         z=float(q[kept].sum()),
         z_model=float(p[kept].sum()),

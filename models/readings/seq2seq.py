@@ -57,7 +57,7 @@ class Seq2SeqReading:
 
 
 def _numpy(tensor) -> np.ndarray | None:
-    return None if tensor is None else tensor.float().numpy()
+    return None if tensor is None else tensor.float().cpu().numpy()
 
 
 def read_translation(model: Seq2Seq, text: str, beam: int = 1, prefix: Sequence[int] = (),
@@ -76,9 +76,9 @@ def read_translation(model: Seq2Seq, text: str, beam: int = 1, prefix: Sequence[
         text=tr.text,
         attention=_numpy(tr.attention),
         scores=_numpy(tr.scores),
-        contexts=tr.contexts.float().numpy(),
-        annotations=tr.annotations.float().numpy(),
-        thought=tr.thought.float().numpy(),
+        contexts=tr.contexts.float().cpu().numpy(),
+        annotations=tr.annotations.float().cpu().numpy(),
+        thought=tr.thought.float().cpu().numpy(),
         token_probs=np.asarray(tr.token_probs, dtype=np.float32),
         log_prob=float(tr.log_prob),
         notes=list(tr.notes),

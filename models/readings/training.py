@@ -33,7 +33,7 @@ def alignment(model: Seq2Seq, source: str, target: str) -> np.ndarray | None:
     ids, _ = model.source_ids(source)
     h, mask, thought, s0 = model.encode(torch.tensor([ids]))
     _, alpha, _ = SourceDecoder(model, h, mask, thought, s0).teacher_forced([EOS_ID, *model.tgt_tok.encode(target)])
-    return None if alpha is None else alpha.numpy().astype(np.float32)
+    return None if alpha is None else alpha.cpu().numpy().astype(np.float32)
 
 
 @torch.no_grad()
@@ -47,5 +47,5 @@ def exact_match(model: Seq2Seq, fresh: list[tuple[list[int], list[int]]]) -> flo
 def sentence_loss(model: LanguageModel, tokenizer: Tokenizer, text: str, name: str = "", step: int = 0) -> SentenceLoss:
     """Each token's −log p(w_t | w_<t) in ``text`` (at most 64 tokens), read after ``<eos>`` like a new text."""
     inp = model_input(tokenizer, text, max_len=65)
-    nll = token_nll(model, torch.tensor(inp.ids)).numpy() if len(inp.ids) > 1 else np.zeros(0)
+    nll = token_nll(model, torch.tensor(inp.ids)).cpu().numpy() if len(inp.ids) > 1 else np.zeros(0)
     return SentenceLoss(name, step, tuple(inp.tokens), nll.astype(np.float32))

@@ -136,7 +136,7 @@ def read_transformer(model: TransformerLM, tokenizer: Tokenizer, text: str) -> T
     probs = logit_lens(model, residual).cpu()  # (L+1, T, n_vocab)
     top = torch.topk(probs, LENS_TOP, dim=-1)
     nxt = torch.tensor(ids[1:] + [ids[-1]])
-    true_rank = torch.stack([ranks(layer, nxt) for layer in probs]).numpy()  # (L+1, T)
+    true_rank = torch.stack([ranks(layer, nxt) for layer in probs]).cpu().numpy()  # (L+1, T)
     true_rank[:, -1] = 0
     return TransformerReading(
         tokens=[itos[i] for i in ids],
@@ -148,7 +148,7 @@ def read_transformer(model: TransformerLM, tokenizer: Tokenizer, text: str) -> T
         v=tr.v[0].float().cpu().numpy(),
         residual_norm=residual.float().norm(dim=-1).cpu().numpy(),
         lens_words=[[[itos[i] for i in row] for row in layer] for layer in top.indices.tolist()],
-        lens_probs=top.values.numpy(),
+        lens_probs=top.values.cpu().numpy(),
         true_rank=true_rank,
         true_next=[itos[i] for i in ids[1:]] + [""],
     )
