@@ -32,7 +32,7 @@ def alignment(model: Seq2Seq, source: str, target: str) -> np.ndarray | None:
     """α of ``source`` with the decoder fed the gold ``target`` (teacher forcing): (T_out + 1, T_in), or None."""
     ids, _ = model.source_ids(source)
     h, mask, thought, s0 = model.encode(torch.tensor([ids]))
-    _, alpha, _ = SourceDecoder(model, h, mask, thought, s0).teacher_forced([EOS_ID, *model.tgt_tok.encode(target)])
+    _, alpha, _, _ = SourceDecoder(model, h, mask, thought, s0).teacher_forced([EOS_ID, *model.tgt_tok.encode(target)])
     return None if alpha is None else alpha.cpu().numpy().astype(np.float32)
 
 

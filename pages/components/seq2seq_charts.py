@@ -20,8 +20,11 @@ def alignment_figure(alpha: np.ndarray, src_tokens: Sequence[str], out_tokens: S
                                hovertemplate="output %{y}<br>source %{x}<br>α = %{z:.3f}<extra></extra>"))
     fig.update_layout(title_text=plot_text(title), height=height, margin=dict(l=10, r=10, t=50, b=10))
     # Categories: labels such as "1. 2" or "5. -" (dates) would otherwise make plotly guess a numeric axis.
-    fig.update_yaxes(autorange="reversed", title_text="output", type="category")
-    fig.update_xaxes(tickangle=-45, title_text="source", side="top", type="category")
+    # A frame, so a white (α = 1) cell on the map's edge still reads as a cell against the white page.
+    frame = dict(showline=True, linecolor="#6b6b6b", mirror=True)
+    fig.update_yaxes(autorange="reversed", title_text="output", type="category", **frame)
+    # dtick 1: every source token is labelled, even on a narrow map (plotly would skip every other one).
+    fig.update_xaxes(tickangle=-45, title_text="source", side="top", type="category", dtick=1, **frame)
     return fig
 
 

@@ -176,8 +176,11 @@ def knockout_section(text: str, tokens: list[str]) -> None:
             "nothing — the largest KL over all positions is {kl}.", k=labels[key], q=labels[query],
             kl=f"{c.kl.max():.1e}")
     else:
-        say("Without reading <b>{k}</b>, position <b>{q}</b> predicts <b>{after}</b> (p = {pa}) instead of "
-            "<b>{before}</b> (p = {pb}); KL there = {kl} nats, largest anywhere {kmax} nats.", k=labels[key],
+        same = c.top_after[query] == c.top_before[query]
+        verdict = ("still predicts <b>{after}</b>, now with p = {pa} (was {pb})" if same
+                   else "predicts <b>{after}</b> (p = {pa}) instead of <b>{before}</b> (p = {pb})")
+        say("Without reading <b>{k}</b>, position <b>{q}</b> " + verdict + "; KL there = {kl} nats, largest "
+            "anywhere {kmax} nats.", k=labels[key],
             q=labels[query], after=c.top_after[query], pa=f"{c.p_top_after[query]:.3f}",
             before=c.top_before[query], pb=f"{c.p_top_before[query]:.3f}", kl=f"{c.kl[query]:.4f}",
             kmax=f"{c.kl.max():.4f}")
