@@ -1,4 +1,4 @@
-"""Widgets shared by every page: the sidebar, the shared sentence, model pickers, code and CSV."""
+"""Widgets shared by every page: the sidebar, the shared sentence, model pickers, code, charts with PNG and CSV."""
 from __future__ import annotations
 
 import functools
@@ -14,12 +14,28 @@ from models.registry import EMBEDDING_NAMES, LM_NAMES, SEQ2SEQ_SPECS
 from models.registry import label as model_label
 from models.runtime import device_label
 
+from . import links, presenter
 from .loaders import get_model
+from .plotting import figure_table
 from .text import DEFAULT_SENTENCE, MAX_CHARS, CleanText, clean_text
 
 SENTENCE_KEY = "sentence"
 URL_KEY = "s"
-
+PAGE_KEY = "_lml_page"  # url path of the page this run draws (set by the router; names exported files)
+COPY_LINK = """<button id="copy" type="button" style="font: 14px sans-serif; padding: 6px 12px; cursor: pointer;
+ border: 1px solid #8a8986; border-radius: 8px; background: #ffffff; color: #262730">Copy link to this view</button>
+<span id="done" role="status" style="font: 14px sans-serif; color: #262730; margin-left: 8px"></span>
+<script>
+document.getElementById("copy").addEventListener("click", async () => {
+  const url = window.parent.location.href;  // the page's address: page, sentence and every control
+  try { await navigator.clipboard.writeText(url); }
+  catch (err) {  // plain http on a class network: no Clipboard API, the old way still works on a click
+    const box = document.createElement("textarea"); box.value = url; document.body.appendChild(box);
+    box.select(); document.execCommand("copy"); box.remove();
+  }
+  document.getElementById("done").textContent = "Copied";
+});
+</script>"""
 
 
 def _keep_in_url() -> None:
@@ -37,6 +53,8 @@ def sidebar() -> None:
                  f"sentence. Up to {MAX_CHARS} characters are used.",
         )
         _keep_in_url()
+        st.iframe(COPY_LINK, height=44)
+        presenter.switch()
         st.caption(f"Device: **{device_label()}**")
         with st.expander("Checkpoints", expanded=False):
             for name in (*LM_NAMES, *EMBEDDING_NAMES, *SEQ2SEQ_SPECS):
@@ -75,7 +93,9 @@ def source_of(obj: Callable) -> str:
 
 
 def show_source(*objects: Callable) -> None:
-    """The real source of the functions that computed the figure (``inspect.getsource``)."""
+    """The real source of the functions that computed the figure (``inspect.getsource``); hidden when presenting."""
+    if presenter.requested():
+        return
     with st.expander("Show the code that computed this"):
         for obj in objects:
             st.code(source_of(obj), language="python")
@@ -98,3 +118,21 @@ def say(template: str, **parts: object) -> None:
     HTML-escaped — never Markdown, so a typed '*', '[' or '<' is shown as typed."""
     escaped = {k: html.escape(str(v), quote=True) for k, v in parts.items()}
     st.html(f'<p style="margin:0.2rem 0 0.8rem 0">{template.format(**escaped)}</p>')
+
+
+def chart(figure, key: str, where=st, name: str = "") -> None:
+    """A plotly figure with its PNG (the toolbar's camera, named after page, chart and settings) and its numbers as
+    CSV (from the figure's own traces, built only when clicked); larger fonts in presenter mode."""
+    picked = {k: v for k, v in links.settings().items() if k not in links.UNBOUND and len(str(v)) <= 40}
+    stem = links.file_stem(st.session_state.get(PAGE_KEY, "page"), key, name,
+                           *(f"{k}-{v}" for k, v in picked.items()))
+    shown = figure
+    if presenter.requested():
+        shown = figure.to_dict()
+        layout = shown.setdefault("layout", {})
+        layout["font"] = {**layout.get("font", {}), "size": presenter.FIGURE_FONT}
+    config = {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}}
+    where.plotly_chart(shown, key=key, width="stretch", config=config)
+    where.download_button("CSV of this figure", lambda: figure_table(figure).to_csv(index=False).encode(),
+                          file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", type="tertiary",
+                          on_click="ignore")

@@ -14,6 +14,7 @@ from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
     available_models,
+    chart,
     model_select,
     say,
     shared_sentence,
@@ -151,7 +152,7 @@ if sentence.empty:
 results = {n: score(n, sentence.text, append_eos) for n in (main, other) if n != "none"}
 metrics(results[main], results.get(other), other)
 token_strip(main, results[main])
-st.plotly_chart(chain_figure(tuple(results), sentence.text, append_eos, log_bars), key="home_chart", width="stretch")
+chart(chain_figure(tuple(results), sentence.text, append_eos, log_bars), key="home_chart")
 numbers(results)
 predict_then_reveal(results[main])
 show_source(chain_rule, token_nll, model_input)

@@ -28,6 +28,7 @@ from pages.components.tokens import token_spans
 from pages.components.widgets import (
     SENTENCE_KEY,
     available_models,
+    chart,
     model_select,
     say,
     show_source,
@@ -174,7 +175,7 @@ def live_distribution(name: str, text: str) -> None:
     elif cut == "top_p":
         p = c3.slider("P", 0.0, 1.0, 0.9, 0.01, key="smp_p", help="keep the smallest set whose mass reaches P")
     cfg = SamplingConfig(temperature=temperature, top_k=k, top_p=p)
-    st.plotly_chart(distribution_of(name, text, cfg), key="smp_distribution", width="stretch")
+    chart(distribution_of(name, text, cfg), key="smp_distribution")
     t = stages_of(name, text, cfg)
     truncation_line(t, cfg, cut)
     say("Tokens that can be drawn: <b>{kept}</b> of {V}. Most likely: <b>{w}</b> with q̂ = {q}.", kept=f"{t.kept:,}",
@@ -231,7 +232,7 @@ def generation(name: str, text: str) -> None:
             show_sample(text, sample)
     st.caption("Colour: the model's probability p of the token (dark = unlikely, yellow = likely). Outlined, with "
                "its rank (#3 = the model's third choice): tokens that were not the most likely. Hover for numbers.")
-    st.plotly_chart(generation_of(name, text, cfg, seed, n_tokens, n_samples), key="smp_generation", width="stretch")
+    chart(generation_of(name, text, cfg, seed, n_tokens, n_samples), key="smp_generation")
     with st.expander("Every step's numbers"):
         table_with_csv(sample_table(samples), f"{name}_samples.csv", key="smp_csv")
 
@@ -247,8 +248,8 @@ def show_beam(name: str, text: str, width: int, n_tokens: int) -> None:
         glp=f"{beam.greedy_log_prob:.2f}")
     st.write("Beam search is not sampling: it searches for the most probable text, so it has no seed and gives "
              "one answer. It tends to find safe, repetitive text — the opposite of the diversity sampling buys.")
-    st.plotly_chart(generation_figure([beam.token_probs], [[1] * len(beam.best)], [beam.best]),
-                    key="smp_generation", width="stretch")
+    chart(generation_figure([beam.token_probs], [[1] * len(beam.best)], [beam.best]),
+          key="smp_generation")
     history = [{"step": h.step, "rank": h.rank, "hypothesis": " ".join(h.words), "log p": round(h.log_prob, 3),
                 "ended": h.ended} for h in beam.history]
     st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")
@@ -261,7 +262,7 @@ def trade_off(name: str, text: str) -> None:
     kind = st.radio("Sweep", KINDS, format_func=KNOBS.get, horizontal=True, key="smp_knob")
     with st.spinner("Sampling 8 settings × 20 samples and scoring them (about 2 s)…"):
         sweep = tradeoff_of(name, text, kind)
-    st.plotly_chart(tradeoff_chart(name, text, kind), key="smp_tradeoff", width="stretch")
+    chart(tradeoff_chart(name, text, kind), key="smp_tradeoff")
     st.write("For each setting: 20 samples of 20 tokens after your prompt (seed 0). Up the y-axis: text the "
              "transformer finds likely (fluent, typical). Right on the x-axis: more distinct word pairs across the "
              "samples (varied, less repetitive). Greedy sits top-left: likely but the same every time. Pure sampling "

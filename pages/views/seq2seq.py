@@ -14,7 +14,7 @@ from pages.components.attention_charts import scores_figure
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.seq2seq_charts import alignment_figure, by_length_figure, context_figure
 from pages.components.text import CleanText, clean_text
-from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
+from pages.components.widgets import available_models, chart, say, shared_sentence, show_source, table_with_csv
 
 TASKS = {"fra": "English → French", "dates": "dates → ISO"}
 DATE_EXAMPLES = ["saturday 21 nov 2026", "the 3rd of march, 1999", "November 21, 2026", "31.12.1900",
@@ -123,7 +123,7 @@ def translation_section(name: str, text: str, r: Seq2SeqReading) -> None:
         st.write("This model has no attention: it computes no scores e and no weights α, so there is no alignment "
                  "to draw. Its decoder reads one vector, the encoder's final state, at every step (section 2).")
         return
-    st.plotly_chart(alignment_of(name, text), key="s2s_alignment", width="stretch")
+    chart(alignment_of(name, text), key="s2s_alignment")
     table = pd.DataFrame(r.attention, columns=[f"{j + 1}. {t}" for j, t in enumerate(r.src_tokens)])
     table.insert(0, "output", r.rows)
     table.insert(1, "p(output)", r.token_probs)
@@ -142,7 +142,7 @@ def thought_section(name: str, text: str, r: Seq2SeqReading) -> None:
              f"the backward GRU's state after the first ({H} numbers), {len(r.thought)} numbers in all. The "
              f"decoder's first state is made from it, s_0 = tanh(W_s c), and it reads this same vector at every one "
              f"of its {len(r.rows)} steps: the whole source has to fit in it (the bottleneck).")
-    st.plotly_chart(thought_figure(name, text), key="s2s_context", width="stretch")
+    chart(thought_figure(name, text), key="s2s_context")
     with st.expander("The numbers of c"):
         table_with_csv(pd.DataFrame({"dimension": np.arange(1, len(r.thought) + 1), "c": r.thought}),
                        f"{name}_thought_vector.csv", key="s2s_csv")
@@ -157,14 +157,14 @@ def step_section(name: str, text: str) -> None:
              r"\qquad s_i=\mathrm{GRU}([y_{i-1};c_i],\,s_{i-1})")
     step = st.slider("Output token", 1, len(r.rows), 1, key="s2s_step") - 1
     scores, context = step_figures(name, text, step)
-    st.plotly_chart(scores, key="s2s_scores", width="stretch")
+    chart(scores, key="s2s_scores")
     parts = pd.DataFrame({"source": r.src_tokens, "e": r.scores[step], "α": r.attention[step],
                           "‖α_j h_j‖": r.contributions(step)})
     left, right = st.columns(2)
     left.dataframe(parts, hide_index=True, width="stretch")
     right.write(f"c_{step + 1} = Σ_j α_j h_j has {r.contexts.shape[1]} numbers; the first eight:")
     right.dataframe(pd.DataFrame({"dim": range(1, 9), "c": r.contexts[step, :8]}), hide_index=True, width="stretch")
-    st.plotly_chart(context, key="s2s_context", width="stretch")
+    chart(context, key="s2s_context")
 
 
 @st.fragment
@@ -240,7 +240,7 @@ def side_by_side(text: str) -> None:
             continue
         with col:
             st.latex(EQUATIONS[kind])
-            st.plotly_chart(alignment_of(other, text, 360), key=f"s2s_side_{kind}", width="stretch")
+            chart(alignment_of(other, text, 360), key=f"s2s_side_{kind}")
 
 
 def bottleneck(task: str, text: str) -> None:
@@ -249,7 +249,7 @@ def bottleneck(task: str, text: str) -> None:
     none_name = f"{task}-none"
     if get_model(none_name).bundle is not None:
         say("Without attention ({m}): <b>{out}</b>", m=none_name, out=reading_of(none_name, text).text or "(nothing)")
-    st.plotly_chart(by_length_of(task, tuple(task_models(task))), key="s2s_by_length", width="stretch")
+    chart(by_length_of(task, tuple(task_models(task))), key="s2s_by_length")
     st.caption(METRICS[task][2] + " The curves were measured once, when each model was trained, and are read from its "
                "manifest entry.")
     st.write("The no-attention decoder must squeeze the whole source into one vector; as sources get longer it has "
