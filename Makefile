@@ -28,6 +28,7 @@ browser:
 # axe-core (npm) for the accessibility check inside the browser tests, pinned in package-lock.json.
 node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
+	touch $@
 axe: node_modules/axe-core/axe.min.js
 
 test: $(STAMP) browser axe

@@ -10,7 +10,9 @@ SCALE = 1.35  # body text and figure fonts, against Streamlit's 16 px and plotly
 FIGURE_FONT = round(12 * SCALE)
 
 # Streamlit sizes its text in rem, so scaling the root font scales headings, captions, tables and controls alike.
-STYLE = f"<style>html {{ font-size: {SCALE * 100:.0f}% !important; }}</style>"
+# A formula wider than the page would scroll inside a box a keyboard cannot reach (WCAG 2.1.1): let it overflow.
+STYLE = (f"<style>html {{ font-size: {SCALE * 100:.0f}% !important; }} "
+         ".katex-display { overflow: visible !important; }</style>")
 
 
 def requested() -> bool:

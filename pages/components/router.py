@@ -11,10 +11,11 @@ import contextlib
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from . import links, presenter
+from . import classroom, links, presenter
 from .catalog import ROOT, built_pages
+from .export import PAGE_KEY
 from .loaders import server_setup
-from .widgets import PAGE_KEY, sidebar
+from .widgets import SENTENCE_KEY, sidebar
 
 # A file, not a ":material/…" name: Streamlit turns a Material page icon into a favicon fetched from Google's
 # font CDN on every page load — a request off the machine, which fails offline and tells a third party who is here.
@@ -34,8 +35,10 @@ def run(default: str | None = None) -> None:
         st.Page(ROOT / p.path, title=p.title, icon=p.icon, url_path=(ROOT / p.path).stem, default=p.path == default)
         for p in pages
     ])
-    st.session_state[PAGE_KEY] = navigation.url_path or (ROOT / default).stem
-    sidebar()
+    here = navigation.url_path or (ROOT / default).stem
+    classroom.switch_to(classroom.apply_pending(SENTENCE_KEY), here)  # a follower takes the teacher's view
+    st.session_state[PAGE_KEY] = here
+    sidebar(here)
     notice = st.empty()
     navigation.run()
     dropped = links.unused(asked)

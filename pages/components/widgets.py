@@ -14,14 +14,13 @@ from models.registry import EMBEDDING_NAMES, LM_NAMES, SEQ2SEQ_SPECS
 from models.registry import label as model_label
 from models.runtime import device_label
 
-from . import links, presenter
+from . import classroom, presenter
+from .export import chart as chart  # the pages' one import for widgets
 from .loaders import get_model
-from .plotting import figure_table
 from .text import DEFAULT_SENTENCE, MAX_CHARS, CleanText, clean_text
 
 SENTENCE_KEY = "sentence"
 URL_KEY = "s"
-PAGE_KEY = "_lml_page"  # url path of the page this run draws (set by the router; names exported files)
 COPY_LINK = """<button id="copy" type="button" style="font: 14px sans-serif; padding: 6px 12px; cursor: pointer;
  border: 1px solid #8a8986; border-radius: 8px; background: #ffffff; color: #262730">Copy link to this view</button>
 <span id="done" role="status" style="font: 14px sans-serif; color: #262730; margin-left: 8px"></span>
@@ -42,8 +41,9 @@ def _keep_in_url() -> None:
     st.query_params[URL_KEY] = st.session_state[SENTENCE_KEY][:MAX_CHARS]
 
 
-def sidebar() -> None:
-    """The one shared sidebar: the example sentence (kept in the URL), the device, the checkpoints."""
+def sidebar(here: str) -> None:
+    """The one shared sidebar: the example sentence (kept in the URL), a link to this view, presenter and class
+    mode, the device, the checkpoints (``here``: the url path of the page shown)."""
     if SENTENCE_KEY not in st.session_state:
         st.session_state[SENTENCE_KEY] = st.query_params.get(URL_KEY, DEFAULT_SENTENCE)
     with st.sidebar:
@@ -55,6 +55,8 @@ def sidebar() -> None:
         _keep_in_url()
         st.iframe(COPY_LINK, height=44)
         presenter.switch()
+        classroom.panel(here, st.session_state[SENTENCE_KEY])
+        classroom.push(here, st.session_state[SENTENCE_KEY])
         st.caption(f"Device: **{device_label()}**")
         with st.expander("Checkpoints", expanded=False):
             for name in (*LM_NAMES, *EMBEDDING_NAMES, *SEQ2SEQ_SPECS):
@@ -119,20 +121,3 @@ def say(template: str, **parts: object) -> None:
     escaped = {k: html.escape(str(v), quote=True) for k, v in parts.items()}
     st.html(f'<p style="margin:0.2rem 0 0.8rem 0">{template.format(**escaped)}</p>')
 
-
-def chart(figure, key: str, where=st, name: str = "") -> None:
-    """A plotly figure with its PNG (the toolbar's camera, named after page, chart and settings) and its numbers as
-    CSV (from the figure's own traces, built only when clicked); larger fonts in presenter mode."""
-    picked = {k: v for k, v in links.settings().items() if k not in links.UNBOUND and len(str(v)) <= 40}
-    stem = links.file_stem(st.session_state.get(PAGE_KEY, "page"), key, name,
-                           *(f"{k}-{v}" for k, v in picked.items()))
-    shown = figure
-    if presenter.requested():
-        shown = figure.to_dict()
-        layout = shown.setdefault("layout", {})
-        layout["font"] = {**layout.get("font", {}), "size": presenter.FIGURE_FONT}
-    config = {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}}
-    where.plotly_chart(shown, key=key, width="stretch", config=config)
-    where.download_button("CSV of this figure", lambda: figure_table(figure).to_csv(index=False).encode(),
-                          file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", type="tertiary",
-                          on_click="ignore")
