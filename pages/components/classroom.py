@@ -156,9 +156,9 @@ def panel(here: str, sentence: str) -> None:
             st.button("Leave the class", on_click=_leave, key="class_leave")
 
 
-def question_id(name: str, options: Sequence[str]) -> str:
-    """A question's id: its name and its options (a new sentence asks a new question)."""
-    digest = hashlib.sha1("\x1f".join(options).encode()).hexdigest()[:10]
+def question_id(name: str, options: Sequence[str], context: str = "") -> str:
+    """A question's id: its name, options and context (a new sentence or model asks a new question)."""
+    digest = hashlib.sha1("\x1f".join([context, *options]).encode()).hexdigest()[:10]
     return f"{name}:{digest}"
 
 
@@ -181,12 +181,12 @@ def _live_answers(qid: str, options: tuple[str, ...]) -> None:
     chart(answers_figure(options, counts), key=f"class_answers_{qid.split(':')[0]}")
 
 
-def question(name: str, options: Sequence[str], choice: int) -> None:
+def question(name: str, options: Sequence[str], choice: int, context: str = "") -> None:
     """One call on a predict-then-reveal question: in a class, a student sends the current guess and the teacher
     sees the class's answers live; outside a class it draws nothing."""
     if current() is None:
         return
-    qid, options = question_id(name, options), tuple(options)
+    qid, options = question_id(name, options, context), tuple(options)
     if is_teacher():
         _live_answers(qid, options)
         return

@@ -24,5 +24,5 @@ def chart(figure, key: str, where=st, name: str = "") -> None:
     config = {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}}
     where.plotly_chart(shown, key=key, width="stretch", config=config)
     where.download_button("CSV of this figure", lambda: figure_table(figure).to_csv(index=False).encode(),
-                          file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", type="tertiary",
+                          file_name=f"{stem}.csv", mime="text/csv", key=f"csv_{key}", type="tertiary",
                           on_click="ignore")

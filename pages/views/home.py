@@ -10,6 +10,7 @@ from models.inputs import model_input
 from models.registry import label
 from pages.components.catalog import CATALOG, ROOT
 from pages.components.chain_charts import chain_rule_figure
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
@@ -119,6 +120,7 @@ def predict_then_reveal(result: ChainRule) -> None:
         labels = [f"{i + 1}. {t}" for i, t in enumerate(result.words)]
         probs = np.exp(result.logp)
         guess = st.selectbox("My guess", range(len(labels)), format_func=lambda i: labels[i], key="home_guess")
+        question("home_surprise", labels, guess)
         if st.toggle("Reveal", key="home_reveal"):
             order = np.argsort(result.logp)  # most surprising first
             worst = int(order[0])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -21,6 +22,8 @@ from models.readings.sampling import (
 from models.registry import label
 from models.sampling import SamplingConfig, beam_search, next_token_distribution, step_by_step
 from models.tradeoff import KINDS
+from models.vectors import softmax
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.sampling_charts import distribution_figure, generation_figure, tradeoff_figure
 from pages.components.text import clean_text
@@ -255,6 +258,26 @@ def show_beam(name: str, text: str, width: int, n_tokens: int) -> None:
     st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")
 
 
+CONFIDENCE = ("under 10%", "10–30%", "30–60%", "over 60%")
+CONFIDENCE_EDGES = (0.1, 0.3, 0.6)
+
+
+@st.fragment
+def predict_confidence(name: str, text: str) -> None:
+    """Predict how sure the model is of the next word, then reveal it (a class's guesses are collected)."""
+    st.subheader("Predict, then reveal: how sure is the model?")
+    guess = st.radio("How much probability will the model give its most likely next word?", range(len(CONFIDENCE)),
+                     format_func=CONFIDENCE.__getitem__, horizontal=True, key="smp_guess")
+    question("smp_confidence", CONFIDENCE, guess, f"{name} {text}")
+    if st.toggle("Reveal", key="smp_reveal"):
+        p = softmax(next_of(name, text).logits)
+        top = int(p.argmax())
+        real = int(np.searchsorted(CONFIDENCE_EDGES, p[top]))
+        say("The most likely next word is <b>{w}</b> with p = {p}: <b>{bin}</b>. {verdict}", w=vocabulary(name)[top],
+            p=f"{p[top]:.3f}", bin=CONFIDENCE[real], verdict="Your guess was right." if real == guess else
+            f"Your guess was off by {abs(real - guess)} bin(s).")
+
+
 @st.fragment
 def trade_off(name: str, text: str) -> None:
     """Section 3 (a fragment): quality against diversity across one knob's settings."""
@@ -288,5 +311,6 @@ prompt_notes(next_of(model_name, prompt.text), prompt.text)
 live_distribution(model_name, prompt.text)
 generation(model_name, prompt.text)
 trade_off(model_name, prompt.text)
+predict_confidence(model_name, prompt.text)
 try_this(*TRY_THIS)
 show_source(read_next_token, truncate, next_token_distribution, step_by_step, beam_search)

@@ -11,6 +11,7 @@ from models.registry import SEQ2SEQ_SPECS
 from models.seq2seq import AdditiveAttention, BilinearAttention, DotAttention, NoAttention, Seq2Seq, SourceDecoder
 from models.vectors import softmax
 from pages.components.attention_charts import scores_figure
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.seq2seq_charts import alignment_figure, by_length_figure, context_figure
 from pages.components.text import CleanText, clean_text
@@ -216,6 +217,7 @@ def guess_section(name: str, text: str, task: str) -> None:
                           format_func=lambda i: f"{i + 1}. {r.rows[i]}")
     guess = st.radio("Which source token will the decoder look at most?", range(len(r.src_tokens)),
                      format_func=lambda j: f"{j + 1}. {r.src_tokens[j]!r}", horizontal=True, key="s2s_guess")
+    question("s2s_look", [f"{j + 1}. {t}" for j, t in enumerate(r.src_tokens)], guess, f"{name} {target}")
     if not st.toggle("Reveal", key="s2s_reveal"):
         return
     real = int(r.attention[target].argmax())

@@ -35,6 +35,7 @@ from pages.components.attention_charts import (
     scores_figure,
     weighted_values_figure,
 )
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.palette import CATEGORICAL
 from pages.components.widgets import (
@@ -381,6 +382,23 @@ def parallel_section(text: str, cfg: TransformerConfig) -> None:
         st.dataframe(parallel_numbers(timing, cfg, rnn), hide_index=True, width="stretch")
 
 
+@st.fragment
+def predict_focus(text: str, reading: TransformerReading) -> None:
+    """Predict which token the last word reads most in the last layer, then reveal it (a class's guesses are
+    collected)."""
+    st.subheader("Predict, then reveal: where does the last word look?")
+    labels = [f"{j + 1}. {t}" for j, t in enumerate(reading.tokens)]
+    guess = st.selectbox(f"In the last layer, averaged over its heads, which token does the last token "
+                         f"({labels[-1]}) give the most attention?", range(len(labels)),
+                         format_func=labels.__getitem__, key="tf_guess")
+    question("tf_focus", labels, guess, text)
+    if st.toggle("Reveal", key="tf_reveal"):
+        weights = reading.attention[-1].mean(axis=0)[-1]  # (T,) the last query's α, averaged over the heads
+        real = int(weights.argmax())
+        say("It reads <b>{tok}</b> most (mean α = {a}); your guess got mean α = {got}.", tok=labels[real],
+            a=f"{weights[real]:.3f}", got=f"{weights[guess]:.3f}")
+
+
 st.title("Inside the transformer")
 if not available_models((NAME,)):
     st.error("The transformer could not be loaded: see Checkpoints in the sidebar for the rebuild command.")
@@ -400,6 +418,7 @@ causality_note(sentence.text)
 positions_section(len(reading.tokens))
 stream_section(sentence.text, reading, config)
 parallel_section(sentence.text, config)
+predict_focus(sentence.text, reading)
 try_this(*TRY_THIS)
 show_source(CausalSelfAttention.forward, Block.forward, TransformerLM.trace, read_transformer, open_query, logit_lens,
             forward_work)
