@@ -11,6 +11,7 @@ import streamlit as st
 
 from serve.store import ClassError, ClassView, ExpiredClass, normalise_code
 
+from . import links
 from .catalog import ROOT, built_pages
 from .export import chart
 from .loaders import class_store
@@ -65,6 +66,7 @@ def switch_to(page: str | None, here: str) -> None:
     """Go to the teacher's page (a url path of a built page; anything else is ignored)."""
     paths = {(ROOT / p.path).stem: ROOT / p.path for p in built_pages()}
     if page and page != here and page in paths:
+        links.release_bound_params()
         st.switch_page(paths[page])
 
 
@@ -136,7 +138,8 @@ def _follow(here: str, sentence: str) -> None:
 def panel(here: str, sentence: str) -> None:
     """The sidebar's class box: open or join a class; lead it (teacher) or follow it (student)."""
     note = st.session_state.pop(NOTE, None)
-    with st.expander("Class mode", expanded=bool(current() or note)):
+    # Open while in use: Streamlit folds an expander again when ``expanded`` turns False.
+    with st.expander("Class mode", expanded=bool(current() or note or st.session_state.get("class_code"))):
         if note:
             st.info(note)
         if current() is None:

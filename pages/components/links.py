@@ -99,6 +99,15 @@ def unused(asked: dict[str, str]) -> list[str]:
     return [k for k, raw in asked.items() if k not in RESERVED and _unused_value(k, raw)]
 
 
+def release_bound_params() -> None:
+    """Drop the address's control parameters before ``st.switch_page``, which refuses to clear bound ones (the
+    next page's controls bind their own)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    with ctx.session_state.query_params() as params:
+        for key in [k for k in list(params) if params.is_bound(k)]:
+            params.remove_param(key)
+
+
 def link_notice(dropped: list[str]) -> str:
     """The short notice for a link whose parameters were partly ignored."""
     names = ", ".join(dropped[:6]) + (" …" if len(dropped) > 6 else "")
