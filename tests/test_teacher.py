@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from models.evaluate import chain_rule
 from models.registry import label, load
 from pages.components import classroom, links, presenter
-from pages.components.catalog import ROOT
+from pages.components.catalog import ROOT, built_pages
 from pages.components.loaders import class_store
 from pages.components.plotting import figure_table
 from pages.components.text import MAX_CHARS
@@ -116,6 +116,15 @@ def test_presenter_mode_hides_the_code_and_enlarges_figure_fonts():
     assert at.toggle(key=presenter.KEY).value is True
     assert not any(e.label == "Show the code that computed this" for e in at.expander)
     assert figure(at, "home_chart")["layout"]["font"]["size"] == presenter.FIGURE_FONT >= 1.3 * 12
+
+
+@pytest.mark.parametrize("page", built_pages(), ids=[p.path for p in built_pages()])
+def test_every_page_renders_in_presenter_mode(page):
+    """Figures are copied with the larger font (a figure without traces included)."""
+    at = open_link(page.path, present="1")
+    assert at.get("plotly_chart") and not at.exception
+    assert all(json.loads(c.proto.spec)["layout"]["font"]["size"] == presenter.FIGURE_FONT
+               for c in at.get("plotly_chart"))
 
 
 # Class mode ------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 the chart and the settings; larger fonts in presenter mode."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from . import links, presenter
@@ -17,10 +18,8 @@ def chart(figure, key: str, where=st, name: str = "") -> None:
     stem = links.file_stem(st.session_state.get(PAGE_KEY, "page"), key, name,
                            *(f"{k}-{v}" for k, v in picked.items()))
     shown = figure
-    if presenter.requested():
-        shown = figure.to_dict()
-        layout = shown.setdefault("layout", {})
-        layout["font"] = {**layout.get("font", {}), "size": presenter.FIGURE_FONT}
+    if presenter.requested():  # a copy: built figures are cached and shared by every session
+        shown = go.Figure(figure).update_layout(font_size=presenter.FIGURE_FONT)
     config = {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}}
     where.plotly_chart(shown, key=key, width="stretch", config=config)
     where.download_button("CSV of this figure", lambda: figure_table(figure).to_csv(index=False).encode(),
