@@ -125,6 +125,22 @@ def test_the_copy_button_copies_this_view(browser, app_url):
     context.close()
 
 
+def test_a_figure_downloads_as_png_and_csv_named_after_page_chart_and_settings(page, app_url):
+    page.goto(f"{app_url}/?home_model=GRU&s=the+cat+sat+.")
+    wait_rendered(page)
+    chart = page.locator(".st-key-home_chart .js-plotly-plot")
+    chart.hover()
+    with page.expect_download() as png:
+        page.locator(".st-key-home_chart .modebar-btn[data-title='Download plot as a png']").click()
+    assert png.value.suggested_filename.startswith("home_home_chart_")
+    assert "home_model-gru" in png.value.suggested_filename and png.value.suggested_filename.endswith(".png")
+    with page.expect_download() as csv:
+        page.locator(".st-key-csv_home_chart").get_by_role("button").click()
+    assert csv.value.suggested_filename == png.value.suggested_filename[:-4] + ".csv"
+    rows = Path(csv.value.path()).read_text().splitlines()
+    assert rows[0] == "trace,x,y" and len(rows) > 4  # the bars and the running product of "the cat sat ."
+
+
 # Presenter mode --------------------------------------------------------------------------------------------------
 
 def body_font_px(page) -> float:
