@@ -131,7 +131,7 @@ def test_a_figure_downloads_as_png_and_csv_named_after_page_chart_and_settings(p
     chart = page.locator(".st-key-home_chart .js-plotly-plot")
     chart.hover()
     with page.expect_download() as png:
-        page.locator(".st-key-home_chart .modebar-btn[data-title='Download plot as a png']").click()
+        page.locator(".st-key-home_chart").get_by_role("button", name="Download plot as a PNG").click()
     assert png.value.suggested_filename.startswith("home_home_chart_")
     assert "home_model-gru" in png.value.suggested_filename and png.value.suggested_filename.endswith(".png")
     with page.expect_download() as csv:
