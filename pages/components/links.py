@@ -20,8 +20,8 @@ from streamlit.runtime.state.query_params import parse_url_param
 # Controls with a value (buttons and file uploads have none to share).
 BINDABLE = ("checkbox", "toggle", "radio", "selectbox", "multiselect", "slider", "select_slider", "number_input",
             "text_input", "text_area", "segmented_control", "pills")
-# Parameters the app reads itself: the sentence (?s=), presenter mode, a class code.
-RESERVED = frozenset({"s", "present", "class"})
+# Parameters the app reads itself: the sentence (?s=) and presenter mode.
+RESERVED = frozenset({"s", "present"})
 # Keyed controls that stay out of the address: the sentence has its own short ?s=, the presenter switch its
 # ?present=1; class mode and guesses belong to one student, not to a lesson.
 UNBOUND = frozenset({"sentence", "presenter", "class_code", "class_follow"})
