@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -64,7 +65,13 @@ def command(port: int, address: str, extra: list[str]) -> list[str]:
             "--server.address", address, "--logger.hideWelcomeMessage", "true", *AGENT_ARGS, *extra]
 
 
+def _stop(signum: int, frame) -> None:
+    """SIGTERM ends the launcher like Ctrl-C, so the ``finally`` below stops the server too."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--address", default="0.0.0.0", help="where to listen (0.0.0.0: every interface)")

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from pages.components.catalog import built_pages
 from pages.components.text import MAX_CHARS
+from serve.run import healthy
 from serve.store import SQLiteClassStore
 
 from .harness import ROOT, free_port, streamlit_server, url_path, wait_rendered
@@ -186,6 +187,7 @@ def test_a_fresh_plain_server_shows_the_dialog_that_the_warm_up_removes(browser)
         page.close()
     with warmed_server() as url:
         assert first_request_dialog(browser, url) == 0
+    assert not healthy(url), "stopping the launcher (SIGTERM) left its Streamlit server running"
 
 
 # Class mode ------------------------------------------------------------------------------------------------------
