@@ -181,3 +181,12 @@ def test_bad_class_input_gets_a_message(store):
     assert any(f"the class receives the first {MAX_CHARS}" in w.value for w in teacher.sidebar.warning)
     assert store.view(code).sentence == huge[:MAX_CHARS]
     assert teacher.text_area(key="sentence").value == huge
+
+
+def test_a_student_who_joins_before_the_teacher_showed_anything_keeps_the_sentence(store):
+    code = store.open_class("a teacher who has not pushed yet")
+    student = open_link("pages/views/home.py", s="my sentence .")
+    student.text_input(key="class_code").set_value(code).run()
+    button(student, "class_join").click().run()
+    assert student.session_state[classroom.CODE] == code
+    assert student.text_area(key="sentence").value == "my sentence ."

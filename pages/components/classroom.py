@@ -83,7 +83,8 @@ def _join() -> None:
         st.session_state[NOTE] = str(err)
         return
     st.session_state[CODE], st.session_state[TEACHER] = view.code, False
-    st.session_state[PENDING] = view  # a new student starts on the teacher's view
+    if view.version:  # a new student starts on the teacher's view, once the teacher has shown one
+        st.session_state[PENDING] = view
 
 
 def _close() -> None:
@@ -124,7 +125,7 @@ def _follow(here: str, sentence: str) -> None:
     except ClassError as err:
         _leave(f"{err} Your page and sentence are kept.")
         st.rerun()
-    if st.session_state.get(FOLLOW, True) and view.version > st.session_state.get(APPLIED, -1):
+    if st.session_state.get(FOLLOW, True) and view.version > st.session_state.get(APPLIED, 0):
         st.session_state[PENDING] = view
         st.rerun()
     if (view.page, view.sentence) != (here, sentence[:MAX_CHARS]):
