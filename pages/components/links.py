@@ -17,9 +17,10 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 from streamlit.runtime.state.query_params import parse_url_param
 
-# Controls with a value (buttons and file uploads have none to share).
+# Controls with a value to share (buttons and uploads have none; a text area holds long text, too long for an
+# address: the sidebar sentence has its own ?s=, cut at the length the pages read).
 BINDABLE = ("checkbox", "toggle", "radio", "selectbox", "multiselect", "slider", "select_slider", "number_input",
-            "text_input", "text_area", "segmented_control", "pills")
+            "text_input", "segmented_control", "pills")
 # Parameters the app reads itself: the sentence (?s=) and presenter mode.
 RESERVED = frozenset({"s", "present"})
 # Keyed controls that stay out of the address: the sentence has its own short ?s=, the presenter switch its
