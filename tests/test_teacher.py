@@ -190,3 +190,16 @@ def test_a_student_who_joins_before_the_teacher_showed_anything_keeps_the_senten
     button(student, "class_join").click().run()
     assert student.session_state[classroom.CODE] == code
     assert student.text_area(key="sentence").value == "my sentence ."
+
+
+def test_a_join_link_puts_the_student_in_the_class_on_the_teachers_view(store):
+    code = store.open_class("t")
+    store.push(code, "t", "home", "the teacher's sentence .")
+    assert classroom.join_link("http://10.0.0.5:8501/transformer", code) == f"http://10.0.0.5:8501/?class={code}"
+    student = open_link("pages/views/home.py", s="mine .", **{classroom.LINK_KEY: code.lower()})
+    assert student.session_state[classroom.CODE] == code
+    assert student.text_area(key="sentence").value == "the teacher's sentence ."
+    assert classroom.LINK_KEY not in student.query_params
+    stale = open_link("pages/views/home.py", s="mine .", **{classroom.LINK_KEY: "NOPE9"})
+    assert any("No class has the code NOPE9" in i.value for i in stale.info)
+    assert stale.text_area(key="sentence").value == "mine ."

@@ -3,6 +3,7 @@ predict-then-reveal questions; the teacher sees the answers live. State lives in
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 import uuid
 from collections.abc import Sequence
 
@@ -26,6 +27,7 @@ APPLIED = "_class_applied"  # the teacher's version this follower last took
 PENDING = "_class_pending"  # a teacher's view to apply at the start of the next run
 NOTE = "_class_note"  # a message that survives the rerun that follows it
 FOLLOW = "class_follow"
+LINK_KEY = "class"  # ?class=CODE: a link that joins a class
 POLL_S = 1.5  # followers see a change within this plus one rerun (the issue asks for 3 s)
 
 
@@ -75,8 +77,8 @@ def _open() -> None:
     st.session_state[CODE], st.session_state[TEACHER] = code, True
 
 
-def _join() -> None:
-    code = normalise_code(st.session_state.get("class_code", ""))
+def _join(typed: str | None = None) -> None:
+    code = normalise_code(st.session_state.get("class_code", "") if typed is None else typed)
     try:
         view = class_store().view(code)
     except ClassError as err:
@@ -136,8 +138,28 @@ def _follow(here: str, sentence: str) -> None:
         st.caption("You see the teacher's page and sentence.")
 
 
+def join_link(url: str | None, code: str) -> str:
+    """The address a student opens to join: the app's root with ``?class=CODE``."""
+    parts = urllib.parse.urlsplit(url or "")
+    root = f"{parts.scheme}://{parts.netloc}/" if parts.netloc else "/"
+    return f"{root}?{LINK_KEY}={code}"
+
+
+def _join_from_link() -> None:
+    """A link with ?class=CODE joins that class (once; the parameter then leaves the address)."""
+    typed = st.query_params.get(LINK_KEY)
+    if typed is None:
+        return
+    st.query_params.pop(LINK_KEY, None)
+    if current() is None:
+        _join(typed)
+        if current() is not None:
+            st.rerun()  # the router applies the teacher's view before the sidebar is drawn again
+
+
 def panel(here: str, sentence: str) -> None:
     """The sidebar's class box: open or join a class; lead it (teacher) or follow it (student)."""
+    _join_from_link()
     note = st.session_state.pop(NOTE, None)
     # Open while in use: Streamlit folds an expander again when ``expanded`` turns False.
     with st.expander("Class mode", expanded=bool(current() or note or st.session_state.get("class_code"))):
@@ -150,7 +172,9 @@ def panel(here: str, sentence: str) -> None:
             c2.button("Open a class", on_click=_open, key="class_open", help="For the teacher: students follow "
                       "your page and sentence and send their guesses; a class ends after 3 hours.")
         elif is_teacher():
-            st.markdown(f"Class code: **{current()}** — students join with it and follow your page and sentence.")
+            st.markdown(f"Class code: **{current()}** — students join with it and follow your page and sentence. "
+                        "Or they open this link:")
+            st.code(join_link(st.context.url, current()), language=None)
             st.button("Close the class", on_click=_close, key="class_close")
         else:
             st.markdown(f"In class **{current()}**.")

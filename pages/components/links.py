@@ -21,8 +21,8 @@ from streamlit.runtime.state.query_params import parse_url_param
 # address: the sidebar sentence has its own ?s=, cut at the length the pages read).
 BINDABLE = ("checkbox", "toggle", "radio", "selectbox", "multiselect", "slider", "select_slider", "number_input",
             "text_input", "segmented_control", "pills")
-# Parameters the app reads itself: the sentence (?s=) and presenter mode.
-RESERVED = frozenset({"s", "present"})
+# Parameters the app reads itself: the sentence (?s=), presenter mode, a class to join.
+RESERVED = frozenset({"s", "present", "class"})
 # Keyed controls that stay out of the address: the sentence has its own short ?s=, the presenter switch its
 # ?present=1; class mode and guesses belong to one student, not to a lesson.
 UNBOUND = frozenset({"sentence", "presenter", "class_code", "class_follow"})
