@@ -174,7 +174,7 @@ def panel(here: str, sentence: str) -> None:
         elif is_teacher():
             st.markdown(f"Class code: **{current()}** — students join with it and follow your page and sentence. "
                         "Or they open this link:")
-            st.code(join_link(st.context.url, current()), language=None)
+            st.code(join_link(st.context.url, current()), language=None, wrap_lines=True)
             st.button("Close the class", on_click=_close, key="class_close")
         else:
             st.markdown(f"In class **{current()}**.")
