@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from pages.components.catalog import built_pages
 from serve.run import AGENT_ARGS
 from serve.run import warm as warm_up
 
@@ -79,8 +80,9 @@ def streamlit_server(
 
 
 def url_path(page_path: str) -> str:
-    """The URL path Streamlit gives a page file (``pages/views/home.py`` -> ``home``)."""
-    return Path(page_path).stem
+    """The URL path Streamlit gives a page file (``pages/views/ngram.py`` -> ``ngram``); the default page (Home)
+    lives at the root: ``/home`` is answered with "Page not found"."""
+    return "" if page_path == built_pages()[0].path else Path(page_path).stem
 
 
 def wait_rendered(page, timeout_ms: int = 60_000) -> None:
