@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.evaluate import chain_rule
 from models.registry import label, load
-from pages.components import classroom, links, presenter
+from pages.components import classroom, links, palette, presenter
 from pages.components.catalog import ROOT, built_pages
 from pages.components.loaders import class_store
 from pages.components.plotting import figure_table
@@ -203,3 +203,14 @@ def test_a_join_link_puts_the_student_in_the_class_on_the_teachers_view(store):
     stale = open_link("pages/views/home.py", s="mine .", **{classroom.LINK_KEY: "NOPE9"})
     assert any("No class has the code NOPE9" in i.value for i in stale.info)
     assert stale.text_area(key="sentence").value == "mine ."
+
+
+def test_token_text_always_reaches_wcag_aa_contrast():
+    """Black or white text on every colour of the viridis strip: at least 4.5:1 (axe-core's colour-contrast rule)."""
+    def ratio(a: float, b: float) -> float:
+        return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+    for v in np.linspace(0, 1, 201):
+        bg = palette.viridis_rgb(v)
+        fg = palette.relative_luminance((0, 0, 0) if palette.text_colour(bg) == "#000000" else (255, 255, 255))
+        assert ratio(fg, palette.relative_luminance(bg)) >= 4.5, (v, bg)
