@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run class haproxy gpu-check test browser benchmark clean
+.PHONY: setup run class haproxy gpu-check test browser axe benchmark clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
+# Starts Streamlit, warms it up with one script run (so a first deep link meets no "Page not found"), then prints
+# the address. PORT=8502 make run for another port.
+PORT ?= 8501
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m serve.run --port $(PORT)
 
 # A class on one port: REPLICAS Streamlit processes (default: one per core) behind HAProxy (README: Classroom).
 REPLICAS ?= $(shell nproc)
-PORT ?= 8501
 class: $(STAMP) haproxy
 	$(BIN)/python -m serve.launch --replicas $(REPLICAS) --port $(PORT)
 
@@ -37,7 +39,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser haproxy
+# axe-core (npm) for the accessibility check inside the browser tests, pinned in package-lock.json.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+axe: node_modules/axe-core/axe.min.js
+
+test: $(STAMP) browser haproxy axe
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -49,4 +57,4 @@ benchmark: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.classroom
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

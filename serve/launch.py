@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .haproxy import ProxyConfig, Replica, haproxy_path, write
+from .run import AGENT_ARGS, healthy, wait_healthy, warm
 
 ROOT = Path(__file__).resolve().parent.parent
 PR_SET_PDEATHSIG = 1  # linux/prctl.h: the kernel signals a child when its parent dies
@@ -58,19 +58,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def healthy(url: str) -> bool:
-    """Whether Streamlit's health endpoint answers ok."""
-    with contextlib.suppress(OSError):
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            return resp.status == 200
-    return False
-
-
 def after_healthy(replica: Replica) -> None:
     """Called once per replica when it first answers its health check and after every restart, before the class
-    address is announced. Issue 20's warm-up (one script run per server, so no student meets Streamlit's first
-    "Page not found" notice) plugs in here."""
-    print(f"replica {replica.name} ready at {replica.url}", flush=True)
+    address is announced: one script run (``serve.run.warm``), so no student meets Streamlit's "Page not found"
+    notice on a first deep link."""
+    seconds = warm(replica.url)
+    print(f"replica {replica.name} ready at {replica.url} (warmed up in {seconds:.1f} s)", flush=True)
 
 
 @dataclass
@@ -101,7 +94,7 @@ class Stack:
 
     def start_replica(self, replica: Replica, secret: str) -> None:
         cmd = [sys.executable, "-m", "streamlit", "run", str(self.cfg.app), "--server.address", replica.host,
-               "--server.port", str(replica.port), "--server.headless", "true", *self.cfg.streamlit_args]
+               "--server.port", str(replica.port), "--server.headless", "true", *AGENT_ARGS, *self.cfg.streamlit_args]
         # Streamlit takes the secret only from its config or the environment, never from the command line.
         env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret}
         self.procs[replica.name] = self._spawn(cmd, f"{replica.name}.log", env)
@@ -109,15 +102,11 @@ class Stack:
 
     def wait_ready(self, replica: Replica) -> None:
         """Poll the replica's health endpoint (a readiness probe), then run the per-replica hook."""
-        deadline = time.monotonic() + self.cfg.health_timeout_s
-        proc = self.procs[replica.name]
-        while not healthy(replica.url):
-            if proc.poll() is not None:
-                tail = (self.workdir / f"{replica.name}.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"replica {replica.name} exited with code {proc.returncode}:\n{tail}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"replica {replica.name} not healthy within {self.cfg.health_timeout_s} s")
-            time.sleep(0.2)  # readiness-probe interval
+        try:
+            wait_healthy(replica.url, self.procs[replica.name], self.cfg.health_timeout_s)
+        except RuntimeError as err:  # it exited: say why, from its log
+            tail = (self.workdir / f"{replica.name}.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"replica {replica.name}: {err}:\n{tail}") from err
         self.on_ready(replica)
 
     def start_proxy(self, config: Path) -> None:

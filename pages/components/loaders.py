@@ -13,6 +13,7 @@ from models.readings.recurrent import Reading, read
 from models.registry import Bundle, load
 from models.runtime import one_thread_per_request
 from models.scheduler import Limits, Scheduler
+from serve.store import SQLiteClassStore, default_store
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,12 @@ class Loaded:
 def server_setup() -> None:
     """Once per server: one torch thread per request keeps many sessions from fighting over cores."""
     one_thread_per_request()
+
+
+@st.cache_resource(show_spinner=False)
+def class_store() -> SQLiteClassStore:
+    """The class-mode database of this machine, opened once per server (every replica opens the same file)."""
+    return default_store()
 
 
 @st.cache_resource(show_spinner="Loading model…")

@@ -21,7 +21,14 @@ def viridis_rgb(value: float) -> tuple[int, int, int]:
     return int(round(rgb[0])), int(round(rgb[1])), int(round(rgb[2]))
 
 
+def relative_luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 black … 1 white)."""
+    c = np.asarray(rgb, dtype=float) / 255
+    linear = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2])
+
+
 def text_colour(rgb: tuple[int, int, int]) -> str:
-    """Black or white, whichever reads better on ``rgb`` (relative luminance, WCAG)."""
-    lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
-    return "#000000" if lum > 140 else "#ffffff"
+    """Black or white, whichever has the higher WCAG contrast ratio on ``rgb`` (never below 4.58:1)."""
+    lum = relative_luminance(rgb)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"

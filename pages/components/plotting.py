@@ -1,10 +1,12 @@
-"""Shared plotly helpers: safe labels, grid layouts as data, play controls; no Streamlit calls."""
+"""Shared plotly helpers: safe labels, grid layouts as data, play controls, a figure's numbers as a table;
+no Streamlit calls."""
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 
 def plot_text(text: str) -> str:
@@ -80,3 +82,28 @@ def play_controls(steps: list[str], duration_ms: int = 500) -> tuple[list[dict],
                   for i, s in enumerate(steps)],
     }]
     return buttons, sliders
+
+
+def _column(values) -> list:
+    """A trace's data array as a plain list (plotly keeps tuples, lists or numpy arrays)."""
+    return [] if values is None else np.asarray(values, dtype=object).ravel().tolist()
+
+
+def figure_table(figure) -> pd.DataFrame:
+    """The numbers a figure draws, from its own traces: one row per bar or point, one per cell of a heatmap."""
+    rows: list[dict] = []
+    for i, trace in enumerate(figure.data):
+        name = trace.name if getattr(trace, "name", None) else f"{trace.type} {i + 1}"
+        z = getattr(trace, "z", None)
+        if z is not None and np.ndim(z) == 2:
+            grid = np.asarray(z, dtype=float)  # (rows, columns)
+            xs = _column(trace.x) or list(range(grid.shape[1]))
+            ys = _column(trace.y) or list(range(grid.shape[0]))
+            rows += [{"trace": name, "row": ys[r], "column": xs[c], "value": grid[r, c]}
+                     for r in range(grid.shape[0]) for c in range(grid.shape[1])]
+            continue
+        xs, ys = _column(getattr(trace, "x", None)), _column(getattr(trace, "y", None))
+        n = max(len(xs), len(ys))
+        rows += [{"trace": name, "x": xs[j] if j < len(xs) else j, "y": ys[j] if j < len(ys) else None}
+                 for j in range(n)]
+    return pd.DataFrame(rows)

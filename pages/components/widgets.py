@@ -1,4 +1,4 @@
-"""Widgets shared by every page: the sidebar, the shared sentence, model pickers, code and CSV."""
+"""Widgets shared by every page: the sidebar, the shared sentence, model pickers, code, charts with PNG and CSV."""
 from __future__ import annotations
 
 import functools
@@ -14,20 +14,36 @@ from models.registry import EMBEDDING_NAMES, LM_NAMES, SEQ2SEQ_SPECS
 from models.registry import label as model_label
 from models.runtime import device_label
 
+from . import classroom, presenter
+from .export import chart as chart  # the pages' one import for widgets
 from .loaders import get_model
 from .text import DEFAULT_SENTENCE, MAX_CHARS, CleanText, clean_text
 
 SENTENCE_KEY = "sentence"
 URL_KEY = "s"
-
+COPY_LINK = """<button id="copy" type="button" style="font: 14px sans-serif; padding: 6px 12px; cursor: pointer;
+ border: 1px solid #8a8986; border-radius: 8px; background: #ffffff; color: #262730">Copy link to this view</button>
+<span id="done" role="status" style="font: 14px sans-serif; color: #262730; margin-left: 8px"></span>
+<script>
+document.getElementById("copy").addEventListener("click", async () => {
+  const url = window.parent.location.href;  // the page's address: page, sentence and every control
+  try { await navigator.clipboard.writeText(url); }
+  catch (err) {  // plain http on a class network: no Clipboard API, the old way still works on a click
+    const box = document.createElement("textarea"); box.value = url; document.body.appendChild(box);
+    box.select(); document.execCommand("copy"); box.remove();
+  }
+  document.getElementById("done").textContent = "Copied";
+});
+</script>"""
 
 
 def _keep_in_url() -> None:
     st.query_params[URL_KEY] = st.session_state[SENTENCE_KEY][:MAX_CHARS]
 
 
-def sidebar() -> None:
-    """The one shared sidebar: the example sentence (kept in the URL), the device, the checkpoints."""
+def sidebar(here: str) -> None:
+    """The one shared sidebar: the example sentence (kept in the URL), a link to this view, presenter and class
+    mode, the device, the checkpoints (``here``: the url path of the page shown)."""
     if SENTENCE_KEY not in st.session_state:
         st.session_state[SENTENCE_KEY] = st.query_params.get(URL_KEY, DEFAULT_SENTENCE)
     with st.sidebar:
@@ -37,6 +53,10 @@ def sidebar() -> None:
                  f"sentence. Up to {MAX_CHARS} characters are used.",
         )
         _keep_in_url()
+        st.iframe(COPY_LINK, height=44)
+        presenter.switch()
+        classroom.panel(here, st.session_state[SENTENCE_KEY])
+        classroom.push(here, st.session_state[SENTENCE_KEY])
         st.caption(f"Device: **{device_label()}**")
         with st.expander("Checkpoints", expanded=False):
             for name in (*LM_NAMES, *EMBEDDING_NAMES, *SEQ2SEQ_SPECS):
@@ -75,7 +95,9 @@ def source_of(obj: Callable) -> str:
 
 
 def show_source(*objects: Callable) -> None:
-    """The real source of the functions that computed the figure (``inspect.getsource``)."""
+    """The real source of the functions that computed the figure (``inspect.getsource``); hidden when presenting."""
+    if presenter.requested():
+        return
     with st.expander("Show the code that computed this"):
         for obj in objects:
             st.code(source_of(obj), language="python")
@@ -98,3 +120,4 @@ def say(template: str, **parts: object) -> None:
     HTML-escaped — never Markdown, so a typed '*', '[' or '<' is shown as typed."""
     escaped = {k: html.escape(str(v), quote=True) for k, v in parts.items()}
     st.html(f'<p style="margin:0.2rem 0 0.8rem 0">{template.format(**escaped)}</p>')
+

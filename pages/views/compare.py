@@ -27,6 +27,7 @@ from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
     available_models,
+    chart,
     model_select,
     say,
     shared_sentence,
@@ -97,13 +98,13 @@ def ladder_section(names: tuple[str, ...]) -> None:
                "different corpora and vocabularies do not compare, so both ladders are shown as ratios to their own "
                "n-gram.")
     ladder, params = ladder_figures(names)
-    st.plotly_chart(ladder, key="cmp_ladder", width="stretch")
+    chart(ladder, key="cmp_ladder")
     costs = pd.DataFrame({"model": [label(n) for n in names], "parameters": [meta[n]["params"] for n in names],
                           "checkpoint (MB)": [round(meta[n]["bytes"] / 1e6, 1) for n in names],
                           "training (min)": [round(meta[n]["wall_time_s"] / 60, 1) for n in names],
                           "tokens/s in training": [meta[n]["tokens_per_s"] for n in names]})
     st.dataframe(costs, hide_index=True, width="stretch")
-    st.plotly_chart(params, key="cmp_params", width="stretch")
+    chart(params, key="cmp_params")
     st.write("Deck 004 cites Collins, Sohl-Dickstein and Sussillo (2016): with the same number of parameters, "
              "recurrent cells of different designs reach about the same quality. Our LSTM and GRU have about the "
              "same size and land close together; the transformer has fewer parameters than either and still wins, "
@@ -127,7 +128,7 @@ def sentence_section(names: tuple[str, ...], text: str) -> None:
                 "64 ids, the start <eos> included.")
     st.latex(r"\text{surprisal}(w_t)=-\log_2 p(w_t\mid w_{<t})\ \text{bits},\qquad "
              r"\mathrm{PPL}=2^{\frac{1}{T}\sum_t \text{surprisal}(w_t)}")
-    st.plotly_chart(surprisal_of(names, text), key="cmp_surprisal", width="stretch")
+    chart(surprisal_of(names, text), key="cmp_surprisal")
     st.caption("Colour: surprisal in bits, dark purple = expected (0 bits), yellow = surprising. ★ marks the model "
                "that gave the token the highest probability. No <eos> is appended: the sentence is scored as a "
                "text that may go on, exactly as `python -m models.evaluate NAME --text FILE` scores a file.")
@@ -145,7 +146,7 @@ def rank_section(names: tuple[str, ...], text: str, s: SentenceScores) -> None:
     name = model_select("Rank of each token under", "cmp_model", list(names), index=len(names) - 1)
     m = s.models.index(name)
     bands = [rank_bin(int(r)) for r in s.ranks[m]]
-    st.plotly_chart(ranks_of(names, text, name), key="cmp_ranks", width="stretch")
+    chart(ranks_of(names, text, name), key="cmp_ranks")
     st.caption("Tokens coloured by their band — yellow: the model's first choice (top-1); green: top-10; teal: "
                "top-100; dark purple: beyond. Hover for the rank.")
     st.html(token_spans(s.tokens, [RANK_SHADES[b] for b in bands],
@@ -170,7 +171,7 @@ def disagreement_section(s: SentenceScores) -> None:
 def context_section(names: tuple[str, ...]) -> None:
     """Section 4: the loss at each position of a text read from scratch (measured, from the manifest)."""
     st.subheader("4. What context buys")
-    st.plotly_chart(positions_of(names), key="cmp_positions", width="stretch")
+    chart(positions_of(names), key="cmp_positions")
     st.write(f"The TinyStories valid split is cut into blocks of {POSITIONS + 1} tokens and every model reads each "
              "block from an empty context, so position t predicts a token from the t tokens before it (measured once, "
              "with `python -m models.context_curve`, and stored in the manifest). The trigram sees at most two "

@@ -36,6 +36,7 @@ from pages.components.embedding_charts import (
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.widgets import (
     available_models,
+    chart,
     model_select,
     say,
     shared_sentence,
@@ -196,7 +197,7 @@ def walk_section(text: str) -> None:
     say("The window: <b>{ctx}</b>. Each one-hot vector has V = {V} entries, all 0 but one. The rows of C they "
         "pick are joined into x: {k} × {d} = {kd} numbers; W₁ ({kd} × {H}) maps x to the {H} hidden units.",
         ctx=" ".join(w.context), V=f"{w.vocab_size:,}", k=cfg.k, d=cfg.n_embd, kd=cfg.k * cfg.n_embd, H=cfg.n_hidden)
-    st.plotly_chart(walk_figure_of(text, position), key="ffnn_walk", width="stretch")
+    chart(walk_figure_of(text, position), key="ffnn_walk")
     if w.target is not None:
         say("The word that really comes next, <b>{word}</b>, gets p = {p} (rank {rank} of {V}).", word=w.target,
             p=f"{w.target_prob:.4f}", rank=f"{w.target_rank:,}", V=f"{w.vocab_size:,}")
@@ -208,7 +209,7 @@ def walk_section(text: str) -> None:
 
 def window_cost_part() -> None:
     cost = cost_of()
-    st.plotly_chart(cost_figure_of(), key="ffnn_cost", width="stretch")
+    chart(cost_figure_of(), key="ffnn_cost")
     i = int(np.flatnonzero(cost.ks == cost.k)[0]) if cost.k in cost.ks else 0
     st.write(f"Only W₁ grows with the window: k·d·H = {cost.k} · d · H = {int(cost.first_layer[i]):,} weights now; "
              f"doubling k doubles it. Fed one-hot vectors directly (the lecture's W₁ ∈ ℝ^(kV×H)) it would be "
@@ -245,7 +246,7 @@ def edit_result(edit: WindowEdit, figure) -> None:
     say("Predicting the word after <b>{end}</b>, with word {i} (<b>{old}</b>, {d} places back) replaced by "
         "<b>{new}</b>:", end=" ".join(edit.tokens[-4:]), i=edit.index, old=edit.tokens[edit.index], d=edit.distance,
         new=edit.edited[edit.index])
-    st.plotly_chart(figure, key="ffnn_edit", width="stretch")
+    chart(figure, key="ffnn_edit")
     st.dataframe(pd.DataFrame({
         "model": [label(n) for n in edit.names], "first choice before": edit.top_before,
         "its p before": edit.p_before, "its p after": edit.p_after, "first choice after": edit.top_after,
@@ -280,7 +281,7 @@ def onehot_section(name: str, tokens: tuple[str, ...]) -> None:
     if len(pairs.words) < 2:
         st.info("Type a sentence with at least two different known words to compare them.")
         return
-    st.plotly_chart(pairs_figure_of(name, tokens), key="emb_pairs", width="stretch")
+    chart(pairs_figure_of(name, tokens), key="emb_pairs")
     i, j = np.unravel_index(np.argmax(pairs.embedded - 2 * np.eye(len(pairs.words))), pairs.embedded.shape)
     say("Two different one-hot vectors never share a 1, so every pair of words is equally unrelated: cosine 0. The "
         "embeddings of {model} are not: among your words, <b>{a}</b> and <b>{b}</b> are the closest pair "
@@ -289,7 +290,7 @@ def onehot_section(name: str, tokens: tuple[str, ...]) -> None:
 
 def map_section(name: str, tokens: tuple[str, ...]) -> None:
     st.subheader("4. The embedding space")
-    st.plotly_chart(map_figure_of(name, tokens), key="emb_map", width="stretch")
+    chart(map_figure_of(name, tokens), key="emb_map")
     st.caption("The 500 most frequent words (and the page's category words and your sentence's words) projected on "
                "the first two principal axes of the unit-length embeddings (PCA). The axes keep only a small share "
                "of the variance: two words far apart here can still be close in all d dimensions — the "
@@ -306,7 +307,7 @@ def neighbours_section(name: str, names: list[str], tokens: tuple[str, ...]) -> 
     except UnknownWord as err:
         st.warning(str(err))
         return
-    st.plotly_chart(neighbours_figure_of(name, word, k), key="emb_neighbours", width="stretch")
+    chart(neighbours_figure_of(name, word, k), key="emb_neighbours")
     st.write("The same word's neighbours in every model, side by side (cosine in brackets):")
     st.dataframe(pd.DataFrame({label(n): [f"{w} ({c:.2f})" for w, c in zip(r.words, r.cosines, strict=True)]
                                for n, r in ranked.items()}), hide_index=True, width="stretch")
@@ -334,7 +335,7 @@ def analogy_section(name: str, names: list[str]) -> None:
     if r.expected is not None:
         say("<b>{d}</b> lands at rank {rank} of {V} candidates in {model}.", d=r.expected, rank=f"{r.expected_rank:,}",
             V=f"{len(get_model(name).bundle.tokenizer.vocab) - 3 - 3:,}", model=label(name))
-        st.plotly_chart(analogy_figure_of(tuple(results), a, b, c, d.strip()), key="emb_analogy", width="stretch")
+        chart(analogy_figure_of(tuple(results), a, b, c, d.strip()), key="emb_analogy")
     scores = {n: list_score_of(n) for n in names}
     with st.expander("Every model on our whole analogy list", expanded=True):
         st.dataframe(pd.DataFrame({"model": [label(n) for n in scores], "analogies": [x.n for x in scores.values()],

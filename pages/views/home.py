@@ -10,10 +10,12 @@ from models.inputs import model_input
 from models.registry import label
 from pages.components.catalog import CATALOG, ROOT
 from pages.components.chain_charts import chain_rule_figure
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.tokens import token_spans
 from pages.components.widgets import (
     available_models,
+    chart,
     model_select,
     say,
     shared_sentence,
@@ -118,6 +120,7 @@ def predict_then_reveal(result: ChainRule) -> None:
         labels = [f"{i + 1}. {t}" for i, t in enumerate(result.words)]
         probs = np.exp(result.logp)
         guess = st.selectbox("My guess", range(len(labels)), format_func=lambda i: labels[i], key="home_guess")
+        question("home_surprise", labels, guess)
         if st.toggle("Reveal", key="home_reveal"):
             order = np.argsort(result.logp)  # most surprising first
             worst = int(order[0])
@@ -151,7 +154,7 @@ if sentence.empty:
 results = {n: score(n, sentence.text, append_eos) for n in (main, other) if n != "none"}
 metrics(results[main], results.get(other), other)
 token_strip(main, results[main])
-st.plotly_chart(chain_figure(tuple(results), sentence.text, append_eos, log_bars), key="home_chart", width="stretch")
+chart(chain_figure(tuple(results), sentence.text, append_eos, log_bars), key="home_chart")
 numbers(results)
 predict_then_reveal(results[main])
 show_source(chain_rule, token_nll, model_input)

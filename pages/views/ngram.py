@@ -39,7 +39,7 @@ from pages.components.ngram_charts import (
     unseen_mass_figure,
 )
 from pages.components.tokens import token_spans
-from pages.components.widgets import say, shared_sentence, show_source, table_with_csv, try_this
+from pages.components.widgets import chart, say, shared_sentence, show_source, table_with_csv, try_this
 
 MODEL = "ngram"
 PRESET = "the purple elephant sang opera to the moon ."  # "elephant sang opera" was never seen in training
@@ -166,7 +166,7 @@ def section_counts(text: str) -> SentenceCounts:
              "1.3 million training tokens.")
     if c.table_cut:
         st.info(f"Your sentence has more distinct tokens than the table shows: the first {len(c.table_words)}.")
-    st.plotly_chart(table_figure(text), key="ng_table", width="stretch")
+    chart(table_figure(text), key="ng_table")
     st.caption("Colour: log₁₀ of the count, dark purple = low (a count of 1), yellow = high (the largest); grey "
                "cells were never seen. Beside each row: the word's own count c(w).")
     s = sparsity_of()
@@ -223,10 +223,10 @@ def section_add_alpha(text: str) -> None:
     m1, m2 = st.columns(2)
     m1.metric("Perplexity of your sentence, add-α trigram", ppl_text(p))
     m2.metric("…and under the trigram MLE", ppl_text(mle(c.counts, 3)))
-    st.plotly_chart(add_alpha_figure(text, alpha), key="ng_alpha_tokens", width="stretch")
+    chart(add_alpha_figure(text, alpha), key="ng_alpha_tokens")
     found = heldout()
     if found:
-        st.plotly_chart(alpha_figure(alpha), key="ng_alpha_curve", width="stretch")
+        chart(alpha_figure(alpha), key="ng_alpha_curve")
         best = found["add_alpha"]["3"]
         say("On the valid split the trigram's best α is <b>{a}</b> (perplexity {p}); add-1 gives {p1}.",
             a=f"{best['best_alpha']:.2g}", p=f"{best['best_ppl']:.1f}",
@@ -244,7 +244,7 @@ def section_add_alpha(text: str) -> None:
         "<b>{add1}</b> of the probability under add-1, and {mine} at α = {a}. Under MLE they get 0.",
         h=mass.context, c=f"{mass.c_h:,}", k=f"{mass.types:,}", u=f"{mass.vocab_size - mass.types:,}",
         add1=f"{add1:.1%}", mine=f"{mine:.2%}", a=f"{alpha:.2g}")
-    st.plotly_chart(unseen_of(word, alpha), key="ng_unseen", width="stretch")
+    chart(unseen_of(word, alpha), key="ng_unseen")
 
 
 @st.fragment
@@ -267,13 +267,13 @@ def section_interpolation(text: str) -> None:
     lam = (l1, l2, l3)
     p = interpolated(counts.counts, lecture_to_model(lam))
     say("Perplexity of your sentence with these λ: <b>{ppl}</b>.", ppl=ppl_text(p))
-    st.plotly_chart(mixture_of(text, lam), key="ng_mixture", width="stretch")
+    chart(mixture_of(text, lam), key="ng_mixture")
     st.caption("Each bar is p(w | context) split by where it comes from. Orders whose context was never seen drop "
                "out and the remaining λ are divided by their sum.")
     found = heldout()
     if found:
         tuned = found["interpolation"]["3"]["best_lambdas"]
-        st.plotly_chart(simplex_of((l1, l2), (tuned[0], tuned[1])), key="ng_simplex", width="stretch")
+        chart(simplex_of((l1, l2), (tuned[0], tuned[1])), key="ng_simplex")
         st.caption("Colour: perplexity on the valid split, yellow = low (good), dark purple = high. Blank: λ₁ + λ₂ > 1 "
                    "is off the simplex, or λ₃ = 0 leaves a word with p = 0 (perplexity ∞).")
         say("Tuned on the valid split (a grid in steps of 0.05): λ₁ = <b>{a}</b>, λ₂ = <b>{b}</b>, λ₃ = <b>{c}</b>, "
@@ -293,7 +293,7 @@ def section_kneser_ney(c: SentenceCounts) -> None:
         "after any context; Kneser–Ney's lower order asks how many contexts a word completes.",
         w=k.words[0], n=f"{k.counts[0]:,}", f=f"{k.followers[0]:,}", pu=f"{k.p_unigram[0]:.2e}",
         pc=f"{k.p_continuation[0]:.2e}")
-    st.plotly_chart(continuation_chart(words), key="ng_kn", width="stretch")
+    chart(continuation_chart(words), key="ng_kn")
     st.write(f"Absolute discounts D = n₁/(n₁ + 2n₂): unigram {k.discounts[0]:.3f}, bigram {k.discounts[1]:.3f}, "
              f"trigram {k.discounts[2]:.3f}.")
     table = pd.DataFrame({"word": k.words, "c(w)": k.counts, "p(w) = c(w)/N": k.p_unigram,

@@ -18,6 +18,7 @@ from pages.components.recurrent_charts import (
 from pages.components.recurrent_notation import NAMES_NOTE, OUTPUT, cell_equations
 from pages.components.widgets import (
     available_models,
+    chart,
     model_select,
     say,
     shared_sentence,
@@ -96,13 +97,13 @@ def pictures(name: str, text: str, reading: Reading) -> None:
         st.info(f"The page reads the first {MAX_STEPS} tokens of your sentence.")
     unrolled, animation, _ = reading_figures(name, text)
     st.subheader("Unrolled through time")
-    st.plotly_chart(unrolled, key="rnn_unrolled", width="stretch")
+    chart(unrolled, key="rnn_unrolled")
     st.caption("Bottom: the word read at each step (step 1 reads <eos>, the start). Top, in orange: the model's most "
                "probable next word.")
     st.subheader("The state, word by word")
     st.write("Press ▶ to watch the sentence being read: each column is h_t after reading that word (orange = "
              "negative, purple = positive); on the right, the model's ten most probable next words at that step.")
-    st.plotly_chart(animation, key="rnn_animation", width="stretch")
+    chart(animation, key="rnn_animation")
 
 
 @st.fragment
@@ -141,14 +142,14 @@ def teacher_vs_free(name: str, text: str, reading: Reading) -> None:
                    hide_index=True, width="stretch")
     right.dataframe(pd.DataFrame({"reads": free.inputs, "predicts": [w[0] for w in free.top_words]}),
                     hide_index=True, width="stretch")
-    st.plotly_chart(divergence_figure([f"{t + 1}" for t in range(T)], drift(reading, free), start),
-                    key="rnn_divergence", width="stretch")
+    chart(divergence_figure([f"{t + 1}" for t in range(T)], drift(reading, free), start),
+          key="rnn_divergence")
 
 
 def state_path(name: str, text: str, n_hidden: int) -> None:
     """The state's path in its two main directions."""
     st.subheader("The path of the state")
-    st.plotly_chart(reading_figures(name, text)[2], key="rnn_pca", width="stretch")
+    chart(reading_figures(name, text)[2], key="rnn_pca")
     st.caption(f"h_t has {n_hidden} dimensions; these are its two directions of largest variance over your sentence "
                "(PCA), which keep the share of variance shown on the axes. Colour = step: dark purple = first, "
                "yellow = last.")

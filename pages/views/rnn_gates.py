@@ -13,7 +13,7 @@ from pages.components.loaders import figure_cache, get_model, reading_cache, rec
 from pages.components.recurrent_charts import hidden_state_animation, unit_lines_figure, units_heatmap
 from pages.components.recurrent_notation import cell_equations
 from pages.components.tokens import token_spans
-from pages.components.widgets import available_models, shared_sentence, show_source, table_with_csv, try_this
+from pages.components.widgets import available_models, chart, shared_sentence, show_source, table_with_csv, try_this
 
 MAX_STEPS = 40
 # name -> (equation, value range, what it does); torch's conventions, which are our models' (see cell_equations)
@@ -120,7 +120,7 @@ def gate_view(name: str, text: str, cell: str) -> None:
     st.write(f"Mean over units and steps: {summary.mean:.3f}." + (
         f" {summary.open_share:.0%} of the values are above 0.9 (open), {summary.closed_share:.0%} below 0.1 (closed)."
         if zrange == (0.0, 1.0) else ""))
-    st.plotly_chart(gate_animation(name, text, part, zrange), key=f"{cell}_animation", width="stretch")
+    chart(gate_animation(name, text, part, zrange), key=f"{cell}_animation")
     st.caption(scale_caption(zrange))
     unit_view(name, text, cell, part, zrange)
     highway_view(name, text, cell)
@@ -152,7 +152,7 @@ def unit_view(name: str, text: str, cell: str, part: str, zrange: tuple[float, f
             st.session_state[unit_key] = int(table.iloc[rows[0]]["unit"])
 
     unit = st.number_input(f"Unit (0–{H - 1})", 0, H - 1, value=0, key=unit_key)
-    st.plotly_chart(unit_figure(name, text, cell, unit), key=f"{cell}_unit_lines", width="stretch")
+    chart(unit_figure(name, text, cell, unit), key=f"{cell}_unit_lines")
     unit_tokens(reading, part, unit, zrange)
 
     st.markdown("##### Unit finder")
@@ -176,7 +176,7 @@ def highway_view(name: str, text: str, cell: str) -> None:
     st.latex(HIGHWAY[cell])
     start = st.slider("From step", 1, len(reading.inputs), 1, key=f"{cell}_highway_from") - 1
     figure, way = highway_figure(name, text, cell, start)
-    st.plotly_chart(figure, key=f"{cell}_highway", width="stretch")
+    chart(figure, key=f"{cell}_highway")
     st.caption("Colour: dark purple = 0 (nothing left), yellow = 1 (all of it carried).")
     st.write(f"At the last word, {way.over_half:.0%} of the units still carry more than half of what they held at "
              f"step {start + 1}; the median unit carries {way.median:.3f}. A plain RNN has no such path: its old "

@@ -20,7 +20,15 @@ from pages.components.gradient_charts import clipping_figure, eigenvalue_figure,
 from pages.components.loaders import figure_cache, get_model, reading_cache, recurrent_reading
 from pages.components.on_demand import asked
 from pages.components.tokens import token_spans
-from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv, try_this
+from pages.components.widgets import (
+    available_models,
+    chart,
+    say,
+    shared_sentence,
+    show_source,
+    table_with_csv,
+    try_this,
+)
 
 MAX_STEPS = 30  # Jacobians are S × S per step: the page reads at most this many tokens
 # Long-range examples written for our vocabulary, in the spirit of "she finally printed her ___ (tickets)".
@@ -135,9 +143,9 @@ def product_section(names: list[str], text: str) -> None:
         st.info("Type at least one word to multiply Jacobians over.")
         return
     animated, factors = product_figures(tuple(names), text)
-    st.plotly_chart(animated, key="grad_products", width="stretch")
+    chart(animated, key="grad_products")
     st.caption(f"Press ▶ to add one factor at a time (T = {T} tokens of your sentence, up to {MAX_STEPS}).")
-    st.plotly_chart(factors, key="grad_steps", width="stretch")
+    chart(factors, key="grad_steps")
     table = pd.DataFrame({"distance d": np.arange(1, T + 1)})
     for n, r in results.items():
         table[f"‖product‖ {n}"] = r.product_norms
@@ -183,7 +191,7 @@ def scalar_picture() -> None:
              "∂L_t/∂h_1 = ∂L_t/∂h_t · W_hh^{t−1}; then think of W_hh as one number w.")
     w = st.slider("w", 0.5, 1.5, 0.9, 0.01, key="grad_w")
     powers = readings.scalar_powers(w, 100)
-    st.plotly_chart(scalar_figure(float(w)), key="grad_scalar", width="stretch")
+    chart(scalar_figure(float(w)), key="grad_scalar")
     st.write(f"After 100 steps: w¹⁰⁰ = {powers[-1]:.3g}. Below 1 it vanishes, above 1 it explodes; only w = 1 keeps "
              "it.")
 
@@ -197,8 +205,8 @@ def matrix_picture(text: str) -> None:
     scale = st.slider("scale s of the Elman RNN's U", 0.5, 2.0, 1.0, 0.05, key="grad_scale")
     eigen_fig, curve_fig, radius = matrix_figures(text, float(scale))
     left, right = st.columns(2)
-    left.plotly_chart(eigen_fig, key="grad_eigen", width="stretch")
-    right.plotly_chart(curve_fig, key="grad_matrix", width="stretch")
+    chart(eigen_fig, key="grad_eigen", where=left)
+    chart(curve_fig, key="grad_matrix", where=right)
     st.write(f"Spectral radius of sU: ρ = {radius:.3f}. With ρ < 1 the powers (sU)ⁿ shrink; with ρ > 1 they grow. "
              "But tanh′ = 1 − h² ≤ 1 can only shrink each factor, which is why a trained RNN's product tends to "
              "vanish rather than explode. (The curve keeps your sentence's real h_j and scales only U; at s = 1 it "
@@ -218,7 +226,7 @@ def clipping_live() -> None:
     gamma = c1.select_slider("γ (clip threshold)", [0.1, 0.25, 0.5, 1.0, 2.0, 5.0], value=1.0, key="grad_gamma")
     lr = c2.select_slider("learning rate", [0.05, 0.1, 0.25, 0.5, 1.0], value=0.5, key="grad_lr")
     free, clipped = clip_runs(float(gamma), float(lr)).values()
-    st.plotly_chart(clipping_figure_for(float(gamma), float(lr)), key="grad_clipping", width="stretch")
+    chart(clipping_figure_for(float(gamma), float(lr)), key="grad_clipping")
     st.write(f"Final loss (mean of the last 20 steps): {free.final_loss:.3f} without clipping, "
              f"{clipped.final_loss:.3f} with clipping; chance is ln 4 = {np.log(4):.3f}. Largest gradient norm "
              f"without clipping: {free.grad_norms.max():.3g}.")

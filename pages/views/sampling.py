@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -21,6 +22,8 @@ from models.readings.sampling import (
 from models.registry import label
 from models.sampling import SamplingConfig, beam_search, next_token_distribution, samples_step_by_step
 from models.tradeoff import KINDS
+from models.vectors import softmax
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.on_demand import asked
 from pages.components.sampling_charts import distribution_figure, generation_figure, tradeoff_figure
@@ -29,6 +32,7 @@ from pages.components.tokens import token_spans
 from pages.components.widgets import (
     SENTENCE_KEY,
     available_models,
+    chart,
     model_select,
     say,
     show_source,
@@ -175,7 +179,7 @@ def live_distribution(name: str, text: str) -> None:
     elif cut == "top_p":
         p = c3.slider("P", 0.0, 1.0, 0.9, 0.01, key="smp_p", help="keep the smallest set whose mass reaches P")
     cfg = SamplingConfig(temperature=temperature, top_k=k, top_p=p)
-    st.plotly_chart(distribution_of(name, text, cfg), key="smp_distribution", width="stretch")
+    chart(distribution_of(name, text, cfg), key="smp_distribution")
     t = stages_of(name, text, cfg)
     truncation_line(t, cfg, cut)
     say("Tokens that can be drawn: <b>{kept}</b> of {V}. Most likely: <b>{w}</b> with q̂ = {q}.", kept=f"{t.kept:,}",
@@ -232,7 +236,7 @@ def generation(name: str, text: str) -> None:
             show_sample(text, sample)
     st.caption("Colour: the model's probability p of the token (dark = unlikely, yellow = likely). Outlined, with "
                "its rank (#3 = the model's third choice): tokens that were not the most likely. Hover for numbers.")
-    st.plotly_chart(generation_of(name, text, cfg, seed, n_tokens, n_samples), key="smp_generation", width="stretch")
+    chart(generation_of(name, text, cfg, seed, n_tokens, n_samples), key="smp_generation")
     with st.expander("Every step's numbers"):
         table_with_csv(sample_table(samples), f"{name}_samples.csv", key="smp_csv")
 
@@ -248,11 +252,31 @@ def show_beam(name: str, text: str, width: int, n_tokens: int) -> None:
         glp=f"{beam.greedy_log_prob:.2f}")
     st.write("Beam search is not sampling: it searches for the most probable text, so it has no seed and gives "
              "one answer. It tends to find safe, repetitive text — the opposite of the diversity sampling buys.")
-    st.plotly_chart(generation_figure([beam.token_probs], [[1] * len(beam.best)], [beam.best]),
-                    key="smp_generation", width="stretch")
+    chart(generation_figure([beam.token_probs], [[1] * len(beam.best)], [beam.best]),
+          key="smp_generation")
     history = [{"step": h.step, "rank": h.rank, "hypothesis": " ".join(h.words), "log p": round(h.log_prob, 3),
                 "ended": h.ended} for h in beam.history]
     st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")
+
+
+CONFIDENCE = ("under 10%", "10–30%", "30–60%", "over 60%")
+CONFIDENCE_EDGES = (0.1, 0.3, 0.6)
+
+
+@st.fragment
+def predict_confidence(name: str, text: str) -> None:
+    """Predict how sure the model is of the next word, then reveal it (a class's guesses are collected)."""
+    st.subheader("Predict, then reveal: how sure is the model?")
+    guess = st.radio("How much probability will the model give its most likely next word?", range(len(CONFIDENCE)),
+                     format_func=CONFIDENCE.__getitem__, horizontal=True, key="smp_guess")
+    question("smp_confidence", CONFIDENCE, guess, f"{name} {text}")
+    if st.toggle("Reveal", key="smp_reveal"):
+        p = softmax(next_of(name, text).logits)
+        top = int(p.argmax())
+        real = int(np.searchsorted(CONFIDENCE_EDGES, p[top]))
+        say("The most likely next word is <b>{w}</b> with p = {p}: <b>{bin}</b>. {verdict}", w=vocabulary(name)[top],
+            p=f"{p[top]:.3f}", bin=CONFIDENCE[real], verdict="Your guess was right." if real == guess else
+            f"Your guess was off by {abs(real - guess)} bin(s).")
 
 
 @st.fragment
@@ -266,7 +290,7 @@ def trade_off(name: str, text: str) -> None:
         return
     with st.spinner("Sampling 8 settings × 20 samples and scoring them…"):
         sweep = tradeoff_of(name, text, kind)
-    st.plotly_chart(tradeoff_chart(name, text, kind), key="smp_tradeoff", width="stretch")
+    chart(tradeoff_chart(name, text, kind), key="smp_tradeoff")
     st.write("For each setting: 20 samples of 20 tokens after your prompt (seed 0). Up the y-axis: text the "
              "transformer finds likely (fluent, typical). Right on the x-axis: more distinct word pairs across the "
              "samples (varied, less repetitive). Greedy sits top-left: likely but the same every time. Pure sampling "
@@ -292,5 +316,6 @@ prompt_notes(next_of(model_name, prompt.text), prompt.text)
 live_distribution(model_name, prompt.text)
 generation(model_name, prompt.text)
 trade_off(model_name, prompt.text)
+predict_confidence(model_name, prompt.text)
 try_this(*TRY_THIS)
 show_source(read_next_token, truncate, next_token_distribution, samples_step_by_step, beam_search)

@@ -11,10 +11,11 @@ from models.registry import SEQ2SEQ_SPECS
 from models.seq2seq import AdditiveAttention, BilinearAttention, DotAttention, NoAttention, Seq2Seq, SourceDecoder
 from models.vectors import softmax
 from pages.components.attention_charts import scores_figure
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model
 from pages.components.seq2seq_charts import alignment_figure, by_length_figure, context_figure
 from pages.components.text import CleanText, clean_text
-from pages.components.widgets import available_models, say, shared_sentence, show_source, table_with_csv
+from pages.components.widgets import available_models, chart, say, shared_sentence, show_source, table_with_csv
 from pages.views.seq2seq_probes import (
     beam_tree_part,
     fix_prefix,
@@ -125,7 +126,7 @@ def translation_section(name: str, text: str, r: Seq2SeqReading) -> None:
         st.write("This model has no attention: it computes no scores e and no weights α, so there is no alignment "
                  "to draw. Its decoder reads one vector, the encoder's final state, at every step (section 2).")
         return
-    st.plotly_chart(alignment_of(name, text), key="s2s_alignment", width="stretch")
+    chart(alignment_of(name, text), key="s2s_alignment")
     table = pd.DataFrame(r.attention, columns=[f"{j + 1}. {t}" for j, t in enumerate(r.src_tokens)])
     table.insert(0, "output", r.rows)
     table.insert(1, "p(output)", r.token_probs)
@@ -144,7 +145,7 @@ def thought_section(name: str, text: str, r: Seq2SeqReading) -> None:
              f"the backward GRU's state after the first ({H} numbers), {len(r.thought)} numbers in all. The "
              f"decoder's first state is made from it, s_0 = tanh(W_s c), and it reads this same vector at every one "
              f"of its {len(r.rows)} steps: the whole source has to fit in it (the bottleneck).")
-    st.plotly_chart(thought_figure(name, text), key="s2s_context", width="stretch")
+    chart(thought_figure(name, text), key="s2s_context")
     with st.expander("The numbers of c"):
         table_with_csv(pd.DataFrame({"dimension": np.arange(1, len(r.thought) + 1), "c": r.thought}),
                        f"{name}_thought_vector.csv", key="s2s_csv")
@@ -159,14 +160,14 @@ def step_section(name: str, text: str) -> None:
              r"\qquad s_i=\mathrm{GRU}([y_{i-1};c_i],\,s_{i-1})")
     step = st.slider("Output token", 1, len(r.rows), 1, key="s2s_step") - 1
     scores, context = step_figures(name, text, step)
-    st.plotly_chart(scores, key="s2s_scores", width="stretch")
+    chart(scores, key="s2s_scores")
     parts = pd.DataFrame({"source": r.src_tokens, "e": r.scores[step], "α": r.attention[step],
                           "‖α_j h_j‖": r.contributions(step)})
     left, right = st.columns(2)
     left.dataframe(parts, hide_index=True, width="stretch")
     right.write(f"c_{step + 1} = Σ_j α_j h_j has {r.contexts.shape[1]} numbers; the first eight:")
     right.dataframe(pd.DataFrame({"dim": range(1, 9), "c": r.contexts[step, :8]}), hide_index=True, width="stretch")
-    st.plotly_chart(context, key="s2s_context", width="stretch")
+    chart(context, key="s2s_context")
 
 
 @st.fragment
@@ -218,6 +219,7 @@ def guess_section(name: str, text: str, task: str) -> None:
                           format_func=lambda i: f"{i + 1}. {r.rows[i]}")
     guess = st.radio("Which source token will the decoder look at most?", range(len(r.src_tokens)),
                      format_func=lambda j: f"{j + 1}. {r.src_tokens[j]!r}", horizontal=True, key="s2s_guess")
+    question("s2s_look", [f"{j + 1}. {t}" for j, t in enumerate(r.src_tokens)], guess, f"{name} {target}")
     if not st.toggle("Reveal", key="s2s_reveal"):
         return
     real = int(r.attention[target].argmax())
@@ -242,7 +244,7 @@ def side_by_side(text: str) -> None:
             continue
         with col:
             st.latex(EQUATIONS[kind])
-            st.plotly_chart(alignment_of(other, text, 360), key=f"s2s_side_{kind}", width="stretch")
+            chart(alignment_of(other, text, 360), key=f"s2s_side_{kind}")
 
 
 def bottleneck(task: str, text: str) -> None:
@@ -251,7 +253,7 @@ def bottleneck(task: str, text: str) -> None:
     none_name = f"{task}-none"
     if get_model(none_name).bundle is not None:
         say("Without attention ({m}): <b>{out}</b>", m=none_name, out=reading_of(none_name, text).text or "(nothing)")
-    st.plotly_chart(by_length_of(task, tuple(task_models(task))), key="s2s_by_length", width="stretch")
+    chart(by_length_of(task, tuple(task_models(task))), key="s2s_by_length")
     st.caption(METRICS[task][2] + " The curves were measured once, when each model was trained, and are read from its "
                "manifest entry.")
     st.write("The no-attention decoder must squeeze the whole source into one vector; as sources get longer it has "

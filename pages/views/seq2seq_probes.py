@@ -22,7 +22,7 @@ from models.seq2seq import AttentionEdit, Seq2Seq
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.probe_charts import beam_tree_figure, clickable_cells, date_sweep_figure
 from pages.components.seq2seq_charts import alignment_figure
-from pages.components.widgets import say
+from pages.components.widgets import chart, say
 
 FACTORS = (0.0, 0.1, 0.5, 2.0, 5.0, 10.0, 100.0)  # k in α_ij ∝ k·exp(e_ij)
 PREFIX_EXAMPLES = {"fra": "nous", "dates": "19"}
@@ -96,7 +96,7 @@ def prefix_figure(name: str, text: str, prefix: str):
 def beam_tree_part(name: str, text: str, beam: int) -> None:
     """The tree of the search (inside the beam section's fragment)."""
     tree = tree_of(name, text, beam)
-    st.plotly_chart(tree_figure(name, text, beam), key="s2s_beam_tree", width="stretch")
+    chart(tree_figure(name, text, beam), key="s2s_beam_tree")
     kept, pruned = tree.status.count("winner") + tree.status.count("kept") - 1, tree.status.count("pruned")
     st.caption(f"Each node is a partial output, each edge the token added, with its log p. Orange: the winning "
                f"output and its prefixes; blue: kept in the beam at that step; grey: ranked but pruned (each live "
@@ -144,7 +144,7 @@ def _date_verdict(f: Forced, task: str, text: str, name: str) -> None:
         return
     sweep = sweep_of(name, text, step)
     if sweep:
-        st.plotly_chart(sweep_figure(name, text, step), key="s2s_force_sweep_map", width="stretch")
+        chart(sweep_figure(name, text, step), key="s2s_force_sweep_map")
         wrong_out = sum(1 for j, w in enumerate(sweep.written) if not sweep.inside(j) and w != sweep.gold)
         outside = sum(1 for j in range(len(sweep.written)) if not sweep.inside(j))
         st.caption(f"Blue: the correct character ({sweep.gold!r}); orange: a wrong one. The grey band is the gold "
@@ -202,9 +202,9 @@ def force_section(name: str, text: str, task: str) -> None:
         st.warning(str(err))
         return
     left, right = st.columns(2)
-    left.plotly_chart(own_figure(name, text), key="s2s_force_own", width="stretch", on_select=force_clicked_cell,
-                      selection_mode="points")
-    right.plotly_chart(forced_figure(name, text, step, source, scale), key="s2s_force_map", width="stretch")
+    chart(own_figure(name, text), key="s2s_force_own", where=left, on_select=force_clicked_cell,
+          selection_mode="points")
+    chart(forced_figure(name, text, step, source, scale), key="s2s_force_map", where=right)
     first = f.first_change
     if first is None:
         say("The output stays <b>{out}</b>: this step's new context still leads to the same tokens (log-prob {a} → "
@@ -238,7 +238,7 @@ def prefix_section(name: str, text: str, task: str) -> None:
         out=p.fixed.text, b=f"{p.fixed.log_prob:.3f}", c=f"{p.fixed.prefix_log_prob:.3f}",
         m=len(p.prefix), d=f"{p.continuation_log_prob:.3f}")
     if p.fixed.has_attention:
-        st.plotly_chart(prefix_figure(name, text, typed), key="s2s_prefix_map", width="stretch")
+        chart(prefix_figure(name, text, typed), key="s2s_prefix_map")
         st.caption("Rows marked (fixed) are your words: the decoder read them instead of choosing; its attention "
                    "there shows where it looked while being told what to write.")
     st.dataframe(_steps_table(p.own, p.fixed, "with your start"), hide_index=True, width="stretch")

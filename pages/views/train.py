@@ -26,7 +26,7 @@ from pages.components.loaders import figure_cache, get_model, reading_cache, sha
 from pages.components.seq2seq_charts import alignment_figure
 from pages.components.train_charts import loss_figure, metric_figure, replay_figure, sentence_figure
 from pages.components.training import POLL_S, my_run, server_status, show_status, start, stop
-from pages.components.widgets import say, shared_sentence, show_source, table_with_csv, try_this
+from pages.components.widgets import chart, say, shared_sentence, show_source, table_with_csv, try_this
 
 PATIENCE = 3  # evaluations without a lower valid loss before early stopping would stop
 STORIES, PASTE, UPLOAD = "stories our transformer writes", "paste a text", "upload a .txt file"
@@ -146,7 +146,7 @@ def dates_body(live: bool) -> None:
     run = controls("dates", lambda: DatesJob(DatesSetup(attentions, seed, float(seconds), every), shared_dates()),
                    seconds * len(attentions), live)
     if run is None:
-        st.plotly_chart(fresh_alignment_figure(seed), key="trn_align", width="stretch")
+        chart(fresh_alignment_figure(seed), key="trn_align")
         st.caption("Untrained: every source character gets about the same weight. Press Start.")
         alignment_numbers(fresh_alignment(seed), shared_dates().source_tokens, [*FIXED_DATE[1], "<eos>"], 0)
         return
@@ -160,16 +160,16 @@ def draw_dates(view: LiveView, live: bool) -> None:
         return
     train, valid = _curves(view)
     left, right = st.columns(2)
-    left.plotly_chart(loss_figure(train, valid, "training loss (line) and valid loss (dashed)", "step"),
-                      key="trn_dates_loss", width="stretch")
+    chart(loss_figure(train, valid, "training loss (line) and valid loss (dashed)", "step"),
+          key="trn_dates_loss", where=left)
     by_model: dict[str, tuple[list, list]] = {}
     for f in view.frames:
         by_model.setdefault(f.model, ([], []))
         by_model[f.model][0].append(f.step)
         by_model[f.model][1].append(f.exact_match)
-    right.plotly_chart(metric_figure({k: (np.array(a), np.array(b)) for k, (a, b) in by_model.items()},
-                                     "exact match on 100 fresh dates (greedy)", "share exactly right"),
-                       key="trn_dates_exact", width="stretch")
+    chart(metric_figure({k: (np.array(a), np.array(b)) for k, (a, b) in by_model.items()},
+          "exact match on 100 fresh dates (greedy)", "share exactly right"),
+          key="trn_dates_exact", where=right)
     frames = [f for f in view.frames if f.alpha is not None]
     if not frames:
         return
@@ -181,7 +181,7 @@ def draw_dates(view: LiveView, live: bool) -> None:
         fig = replay_figure([f.alpha for f in frames], [f.step for f in frames], view.source_tokens,
                             view.target_tokens, title)
         st.caption("Replay: press ▶ or drag the step slider under the heatmap (it plays in your browser).")
-    st.plotly_chart(fig, key="trn_align", width="stretch")
+    chart(fig, key="trn_align")
     say("Step <b>{step}</b>: exact match {em} on fresh dates, valid loss {loss} nats. The brightest cell of each row "
         "is where that output character looks.", step=shown.step, em=f"{shown.exact_match:.0%}",
         loss=f"{shown.valid_loss:.3f}")
@@ -265,9 +265,9 @@ def lm_body(live: bool, data: LMData | None, text: str, sentence: str) -> None:
     if run is None:
         if data is not None and sentence:
             before = fresh_sentence(text, data.level, arch, seed, sentence)
-            st.plotly_chart(sentence_figure(before.tokens, {"untrained": before.nll},
-                                            "your sentence (sidebar) under the untrained model"),
-                            key="trn_sentence", width="stretch")
+            chart(sentence_figure(before.tokens, {"untrained": before.nll},
+                  "your sentence (sidebar) under the untrained model"),
+                  key="trn_sentence")
             st.caption(f"Untrained, every token costs about ln V = ln {len(data.tokenizer)} = "
                        f"{np.log(len(data.tokenizer)):.2f} nats. Press Start and watch the bars fall.")
         return
@@ -281,17 +281,17 @@ def draw_lm(view: LiveView, live: bool) -> None:
         return
     train, valid = _curves(view)
     marks = {name: c.early_stop(PATIENCE) for name, c in view.curves.items()}
-    st.plotly_chart(loss_figure(train, valid, "training loss (line) and valid loss (dashed)", "step", marks),
-                    key="trn_lm_loss", width="stretch")
+    chart(loss_figure(train, valid, "training loss (line) and valid loss (dashed)", "step", marks),
+          key="trn_lm_loss")
     for name, (best, stopped) in marks.items():
         if stopped is not None:
             say("{name}: the valid loss was lowest at step <b>{best}</b>; early stopping would have stopped at step "
                 "<b>{stop}</b> and kept the weights of step {best}.", name=name, best=best, stop=stopped)
     if view.sentence:
         first, last = view.sentence[0], view.sentence[-1]
-        st.plotly_chart(sentence_figure(last.tokens, {"untrained": first.nll, f"step {last.step}": last.nll},
-                                        "your sentence (sidebar): −log p of each token"),
-                        key="trn_sentence", width="stretch")
+        chart(sentence_figure(last.tokens, {"untrained": first.nll, f"step {last.step}": last.nll},
+              "your sentence (sidebar): −log p of each token"),
+              key="trn_sentence")
     latest = view.samples[-1]
     say("<b>Sample at step {step}</b>:", step=latest.step)
     st.text(latest.text)
@@ -322,8 +322,8 @@ def race_body(live: bool, data: LMData | None) -> None:
     if not view.first_loss:
         return
     train, valid = _curves(view, "seconds")
-    st.plotly_chart(loss_figure(train, valid, "training loss (line) and valid loss (dashed) against time",
-                                "seconds since that model started"), key="trn_race", width="stretch")
+    chart(loss_figure(train, valid, "training loss (line) and valid loss (dashed) against time",
+          "seconds since that model started"), key="trn_race")
     rows = [{"model": name, "steps": len(c.steps),
              "last train loss (mean of 10)": round(float(c.train[-10:].mean()), 3),
              "best valid loss": round(float(c.valid.min()), 3) if len(c.valid) else None}

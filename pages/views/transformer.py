@@ -36,10 +36,12 @@ from pages.components.attention_charts import (
     scores_figure,
     weighted_values_figure,
 )
+from pages.components.classroom import question
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.palette import CATEGORICAL
 from pages.components.widgets import (
     available_models,
+    chart,
     model_select,
     say,
     shared_sentence,
@@ -191,8 +193,8 @@ def heads_part(text: str, reading: TransformerReading, cfg: TransformerConfig) -
     head = c2.selectbox("Head", range(cfg.n_head), format_func=head_label, key="tf_head")
     big, edges = selected_figures(text, layer, head)
     left, right = st.columns([1, 1])
-    left.plotly_chart(big, key="tf_head_map", width="stretch")
-    right.plotly_chart(edges, key="tf_edges", width="stretch")
+    chart(big, key="tf_head_map", where=left)
+    chart(edges, key="tf_edges", where=right)
     st.caption("Right: the lecture's view of heads as labelled edges, like a dependency parse: a line joins each "
                "token (right) to every earlier token it reads with α ≥ 0.1, in the colour of its head, thicker for "
                "larger α. Click a head in the legend to hide it.")
@@ -213,7 +215,7 @@ def query_part(text: str, reading: TransformerReading, cfg: TransformerConfig, l
     scores_fig, values_fig = query_figures(text, layer, head, t)
     say("Token {t}, <b>{word}</b>, asks with its query q; every token up to it answers with its key k. "
         "Layer {layer}, {head}.", t=t + 1, word=reading.tokens[t], layer=layer + 1, head=head_label(head))
-    st.plotly_chart(scores_fig, key="tf_query_scores", width="stretch")
+    chart(scores_fig, key="tf_query_scores")
     st.latex(rf"s_j=\frac{{q_{{{t + 1}}}\cdot k_j}}{{\sqrt{{d_k}}}}\ (d_k={d_k}),\quad m=\max_j s_j={opened.top:.2f},"
              rf"\quad \alpha_j=\frac{{\exp(s_j-m)}}{{Z}},\quad Z=\sum_{{j\le {t + 1}}}\exp(s_j-m)={opened.z:.3f}")
     st.caption("Subtracting the largest score m changes nothing (it cancels in the fraction) but keeps exp from "
@@ -221,7 +223,7 @@ def query_part(text: str, reading: TransformerReading, cfg: TransformerConfig, l
     parts = pd.DataFrame({"key": [f"{j + 1}. {w}" for j, w in enumerate(opened.keys)], "q·k": opened.dots,
                           "s = q·k/√d_k": opened.scores, "α": opened.alpha})
     st.dataframe(parts, hide_index=True, width="stretch")
-    st.plotly_chart(values_fig, key="tf_values", width="stretch")
+    chart(values_fig, key="tf_values")
     st.caption(f"The head's output for this token is Σ α_j v_j (d_k = {d_k} numbers, bottom row). The {cfg.n_head} "
                f"heads' outputs are joined into d_model = {cfg.n_embd} numbers, mixed by W^O and added to the "
                "residual stream.")
@@ -234,7 +236,7 @@ def mask_part(text: str, layer: int, head: int) -> None:
              r"\quad\Rightarrow\quad \alpha_{t_1 t_2}=0 \text{ for every later token}")
     masked = st.toggle("Apply the causal mask (turn it off to see what the model would read if it could see the "
                        "future)", value=True, key="tf_mask")
-    st.plotly_chart(mask_of(text, layer, head, masked), key="tf_mask_map", width="stretch")
+    chart(mask_of(text, layer, head, masked), key="tf_mask_map")
     st.write("A language model predicts the next token from the tokens before it. If token t could read token t+1 "
              "it could simply copy the answer, so every score above the diagonal is set to −∞ before the softmax: "
              "exp(−∞) = 0, so those weights are exactly zero and every row still sums to 1. That is why the upper "
@@ -257,7 +259,7 @@ def grid_section(text: str) -> None:
     st.subheader("1. All heads at a glance")
     st.write("Each thumbnail is one head: row t shows where token t looks (its weights over the tokens up to t). "
              "Pick a layer and a head to draw it large below. Each head keeps its colour on every figure.")
-    st.plotly_chart(grid_figure(text), key="tf_grid", width="stretch")
+    chart(grid_figure(text), key="tf_grid")
 
 
 def causality_note(text: str) -> None:
@@ -279,7 +281,7 @@ def positions_section(used: int) -> None:
     kind = st.radio("Position vectors", ("learned", "sinusoidal"), horizontal=True, key="tf_positions",
                     format_func=lambda k: {"learned": "this model's (learned)",
                                            "sinusoidal": "sinusoidal (Vaswani et al. 2017)"}[k])
-    st.plotly_chart(positions_of(kind, used), key="tf_positions_map", width="stretch")
+    chart(positions_of(kind, used), key="tf_positions_map")
     st.caption(f"Rows above the dotted line are the {used} positions your sentence uses. Right: neighbouring "
                "positions have similar vectors (the purple band along the diagonal), which lets attention tell near "
                "from far.")
@@ -302,13 +304,13 @@ def stream_section(text: str, reading: TransformerReading, cfg: TransformerConfi
                "LN(x + F(x)); and its feed-forward network uses GELU where the lecture's uses ReLU. W_out is the "
                "token embedding matrix (tied weights).")
     residual, lens = stream_figures(text)
-    st.plotly_chart(residual, key="tf_residual", width="stretch")
+    chart(residual, key="tf_residual")
     st.write("What does the stream already predict halfway up? Apply the model's final LayerNorm and output layer to "
              "the stream after each block (the \"logit lens\"): each cell shows the most probable next token read "
              "from that layer, coloured by its probability; hover for the top five and the rank of the true next "
              "token. Straight after the embedding the guess is mostly the token itself: the output layer shares its "
              "weights with the embedding, and only the blocks turn \"this word\" into \"the next word\".")
-    st.plotly_chart(lens, key="tf_lens", width="stretch")
+    chart(lens, key="tf_lens")
     if reading.median_ranks:
         say("Median rank of the true next token, read after the embedding and after each block: {ranks}.",
             ranks=" → ".join(str(r) for r in reading.median_ranks))
@@ -376,10 +378,27 @@ def parallel_section(text: str, cfg: TransformerConfig) -> None:
              "layers run in sequence. That is what makes training on long texts fast on a GPU. On one CPU thread "
              "(this server gives each request one) the work is done in turn anyway, so the measured times follow the "
              "amount of arithmetic (plus a fixed cost per call), not the parallelism.")
-    st.plotly_chart(parallel_of(rnn_name, text), key="tf_parallel", width="stretch")
+    chart(parallel_of(rnn_name, text), key="tf_parallel")
     measured_growth(timing, cfg, rnn)
     with st.expander("The numbers: steps, attention scores, multiply-adds and times"):
         st.dataframe(parallel_numbers(timing, cfg, rnn), hide_index=True, width="stretch")
+
+
+@st.fragment
+def predict_focus(text: str, reading: TransformerReading) -> None:
+    """Predict which token the last word reads most in the last layer, then reveal it (a class's guesses are
+    collected)."""
+    st.subheader("Predict, then reveal: where does the last word look?")
+    labels = [f"{j + 1}. {t}" for j, t in enumerate(reading.tokens)]
+    guess = st.selectbox(f"In the last layer, averaged over its heads, which token does the last token "
+                         f"({labels[-1]}) give the most attention?", range(len(labels)),
+                         format_func=labels.__getitem__, key="tf_guess")
+    question("tf_focus", labels, guess, text)
+    if st.toggle("Reveal", key="tf_reveal"):
+        weights = reading.attention[-1].mean(axis=0)[-1]  # (T,) the last query's α, averaged over the heads
+        real = int(weights.argmax())
+        say("It reads <b>{tok}</b> most (mean α = {a}); your guess got mean α = {got}.", tok=labels[real],
+            a=f"{weights[real]:.3f}", got=f"{weights[guess]:.3f}")
 
 
 st.title("Inside the transformer")
@@ -401,6 +420,7 @@ causality_note(sentence.text)
 positions_section(len(reading.tokens))
 stream_section(sentence.text, reading, config)
 parallel_section(sentence.text, config)
+predict_focus(sentence.text, reading)
 ablation_section(sentence.text, config.n_layer, config.n_head)
 ranking_section(sentence.text)
 knockout_section(sentence.text, reading.tokens)

@@ -17,7 +17,7 @@ from models.readings.ablation import (
 )
 from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.probe_charts import change_figure, head_grid_figure, prediction_figure
-from pages.components.widgets import say, table_with_csv
+from pages.components.widgets import chart, say, table_with_csv
 
 NAME = "transformer"
 ALL_HEADS_NOTE = ("Every head is switched off: no token could read any other, so there is nothing left to compare. "
@@ -113,7 +113,7 @@ def ablation_section(text: str, n_layer: int, n_head: int) -> None:
         return
     chosen = tuple(sorted(heads))
     c = ablation_of(text, chosen, mode)
-    st.plotly_chart(ablation_figure(text, chosen, mode), key="tf_ablate_map", width="stretch")
+    chart(ablation_figure(text, chosen, mode), key="tf_ablate_map")
     say("Switched off ({mode}): {heads}. The sentence's loss goes from {a} to {b} nats per token; the largest change "
         "is after <b>{pos}</b> (KL = {kl} nats). Top prediction changed at {n} of {t} positions{named}.",
         mode=MODES[mode], heads=", ".join(head_name(p) for p in chosen), a=f"{c.loss_before:.4f}",
@@ -135,7 +135,7 @@ def ranking_section(text: str) -> None:
     except ValueError as err:
         st.warning(str(err))
         return
-    st.plotly_chart(grid_of(text, mode), key="tf_rank_map", width="stretch")
+    chart(grid_of(text, mode), key="tf_rank_map")
     order = r.order()
     top = order[0]
     say("With every head on the loss is {base} nats per token. Switching off <b>{head}</b> costs most: +{gain} nats. "
@@ -186,8 +186,8 @@ def knockout_section(text: str, tokens: list[str]) -> None:
             kmax=f"{c.kl.max():.4f}")
     guesses, change = knockout_figures(text, query, key)
     left, right = st.columns(2)
-    left.plotly_chart(guesses, key="tf_edge_guess", width="stretch")
-    right.plotly_chart(change, key="tf_edge_change", width="stretch")
+    chart(guesses, key="tf_edge_guess", where=left)
+    chart(change, key="tf_edge_change", where=right)
     with st.expander("The numbers behind the bars"):
         st.dataframe(pd.DataFrame({"next token": k.words, "p (own)": np.round(k.probs_before, 4),
                                    "p (edge cut)": np.round(k.probs_after, 4)}), hide_index=True, width="stretch")

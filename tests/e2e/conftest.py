@@ -10,7 +10,7 @@ from .harness import CHROMIUM_ARGS, chromium_path, streamlit_server
 
 @pytest.fixture(scope="session")
 def server_url():
-    with streamlit_server() as (url, _):
+    with streamlit_server(warm=True) as (url, _):  # as `make run` starts it: no first-request dialog
         yield url
 
 

@@ -12,6 +12,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from pages.components.catalog import built_pages
+from serve.run import AGENT_ARGS
+from serve.run import warm as warm_up
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = [
@@ -52,16 +56,20 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 120.0) -> 
 
 @contextlib.contextmanager
 def streamlit_server(
-    extra_args: list[str] | None = None, script: Path | None = None
+    extra_args: list[str] | None = None, script: Path | None = None, warm: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``streamlit run app.py`` (or ``script``) on 127.0.0.1 and a free port; yields (base URL, process)."""
+    """Run ``streamlit run app.py`` (or ``script``) on 127.0.0.1 and a free port; yields (base URL, process).
+    ``warm``: one script run before yielding, as ``make run`` does (``serve.run.warm``)."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", *(extra_args or [])]
+           "--server.address", "127.0.0.1", "--server.headless", "true", *(AGENT_ARGS if warm else []),
+           *(extra_args or [])]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
+        if warm:
+            warm_up(url)
         yield url, proc
     finally:
         proc.terminate()
@@ -72,8 +80,9 @@ def streamlit_server(
 
 
 def url_path(page_path: str) -> str:
-    """The URL path Streamlit gives a page file (``pages/views/home.py`` -> ``home``)."""
-    return Path(page_path).stem
+    """The URL path Streamlit gives a page file (``pages/views/ngram.py`` -> ``ngram``); the default page (Home)
+    lives at the root: ``/home`` is answered with "Page not found"."""
+    return "" if page_path == built_pages()[0].path else Path(page_path).stem
 
 
 def wait_rendered(page, timeout_ms: int = 60_000) -> None:

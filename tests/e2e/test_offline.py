@@ -21,14 +21,6 @@ def off_machine(url: str) -> bool:
     return parts.scheme not in ("data", "blob", "about") and parts.hostname not in LOCAL_HOSTS
 
 
-def close_first_request_notice(page) -> None:
-    """The README's known quirk: a fresh server's first request to a sub-page shows "Page not found" (modal)."""
-    notice = page.get_by_role("dialog")
-    if notice.count():
-        page.keyboard.press("Escape")
-        notice.wait_for(state="detached", timeout=10_000)
-
-
 def use_control(page, key: str) -> None:
     """Change the widget with this key the way a student would: step a slider, or pick another option."""
     box = page.locator(f".st-key-{key}")
@@ -73,7 +65,6 @@ def test_no_request_leaves_the_machine(page, server_url, info):
     page.on("websocket", lambda ws: requests.append(ws.url))
     page.goto(f"{server_url}/{url_path(info.path)}")
     wait_rendered(page)
-    close_first_request_notice(page)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
     if info.main_control:
         use_control(page, info.main_control)
