@@ -26,20 +26,25 @@ def window_start(n: int, block: int, i: int) -> int:
 
 
 @torch.no_grad()
+def masked_logprobs(model: MaskedLM, ids: torch.Tensor, positions) -> torch.Tensor:
+    """log p(· | the rest) (P, V) at each of a few positions, each masked alone in a window centred on it."""
+    n, block = len(ids), model.config.block_size
+    starts = [window_start(n, block, int(i)) for i in positions]
+    x = torch.stack([ids[s : s + block] for s in starts]).clone()  # (P, min(n, block))
+    offset = torch.tensor([int(i) - s for i, s in zip(positions, starts, strict=True)])  # (P,)
+    x[torch.arange(len(starts)), offset] = model.mask_id
+    logits = model.logits_at(x.to(model.device), offset.to(model.device))  # (P, V)
+    return torch.log_softmax(logits.float(), -1).cpu()
+
+
 def masked_scores(model: MaskedLM, ids: torch.Tensor, positions: np.ndarray, batch: int = 128):
     """Each position masked alone, in a window centred on it: (top-1 ids (P,), log p(true id | the rest) (P,))."""
-    n, block = len(ids), model.config.block_size
     top1, logp = [], []
     for a in range(0, len(positions), batch):
         group = positions[a : a + batch]
-        starts = [window_start(n, block, int(i)) for i in group]
-        x = torch.stack([ids[s : s + block] for s in starts]).clone()  # (G, min(n, block))
-        offset = torch.tensor([int(i) - s for i, s in zip(group, starts, strict=True)])  # (G,)
-        rows = torch.arange(len(group))
-        x[rows, offset] = model.mask_id
-        lp = torch.log_softmax(model.logits_at(x.to(model.device), offset.to(model.device)).float(), -1).cpu()
+        lp = masked_logprobs(model, ids, group)  # (G, V)
         top1.append(lp.argmax(-1))
-        logp.append(lp[rows, ids[torch.as_tensor(group)]])
+        logp.append(lp[torch.arange(len(group)), ids[torch.as_tensor(group)]])
     return torch.cat(top1).numpy(), torch.cat(logp).double().numpy()
 
 

@@ -7,7 +7,9 @@ The vocabulary is the zoo's shared one plus ``<mask>`` (the last id).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
+from .lm import IGNORE
 from .tokenizer import Tokenizer
 from .transformer import TransformerConfig, TransformerLM
 
@@ -33,18 +35,33 @@ class MaskedLM(TransformerLM):
         """The id of ``<mask>``, the vocabulary's last."""
         return self.config.vocab_size - 1
 
+    def _encode(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx (B, T) -> the last block's output (B, T, C), before the final LayerNorm."""
+        x = self.drop(self.tok(idx) + self.position_encodings(idx.size(1)))  # (B, T, C)
+        for block in self.blocks:
+            x, _ = block(x)
+        return x
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """Without targets: logits (B, T, V). With targets (B, T), IGNORE where not chosen: the logits of the chosen
+        positions only (N, V) and the masked-LM loss −(1/N) Σ log p(x_i | corrupted input).
+
+        The output layer (C × V, as costly as all four blocks) then runs at the 15 % of positions that are scored.
+        """
+        if targets is None:
+            return super().forward(idx)
+        chosen = targets != IGNORE  # (B, T)
+        logits = self.head(self.ln_f(self._encode(idx)[chosen]))  # (N, V)
+        return logits, F.cross_entropy(logits, targets[chosen])
+
     @torch.no_grad()
     def logits_at(self, idx: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """idx (B, T), one position per row pos (B,) -> logits (B, V) at those positions only.
 
-        The output layer (C × V, the largest) runs once per row, not T times: pseudo-perplexity needs one
-        position per pass.
+        The output layer runs once per row, not T times: pseudo-perplexity needs one position per pass.
         """
-        x = self.tok(idx) + self.position_encodings(idx.size(1))  # (B, T, C)
-        for block in self.blocks:
-            x, _ = block(x)
         rows = torch.arange(idx.size(0), device=idx.device)
-        return self.head(self.ln_f(x[rows, pos]))  # (B, V)
+        return self.head(self.ln_f(self._encode(idx)[rows, pos]))  # (B, V)
 
     def last_logits(self, ids: torch.Tensor) -> torch.Tensor:
         """Refused: there is no "next token" for a model that reads both sides (deck 003)."""

@@ -26,7 +26,7 @@ class PageInfo:
 
 CATALOG: tuple[PageInfo, ...] = (
     PageInfo("pages/views/home.py", "Home: the chain rule", ":material/link:",
-             "P(w₁..w_T) = ∏ p(w_t | w_<t), <eos>, perplexity", "all six LMs", "tests/test_home.py", "home_model"),
+             "P(w₁..w_T) = ∏ p(w_t | w_<t), <eos>, perplexity", "all seven LMs", "tests/test_home.py", "home_model"),
     PageInfo("pages/views/ngram.py", "N-gram counts", ":material/table:",
              "counts, sparsity, add-α, interpolation, Kneser–Ney", "ngram", "tests/test_ngram_page.py",
              "ng_l1"),
@@ -47,10 +47,13 @@ CATALOG: tuple[PageInfo, ...] = (
     PageInfo("pages/views/transformer.py", "Transformer", ":material/view_comfy:",
              "softmax(QKᵀ/√d_k) V, heads, causal mask, positions", "transformer", "tests/test_transformer_page.py",
              "tf_head"),
+    PageInfo("pages/views/masked.py", "Masked LM & bidirectional models", ":material/swap_horiz:",
+             "p(x_i | x̂) vs p(x_t | x_<t), BERT's 80/10/10, cloze probes, bidirectional and stacked RNNs",
+             "mlm, transformer, lstm, lstm2, seq2seq eng→fra", "tests/test_masked_page.py", "mlm_word"),
     PageInfo("pages/views/sampling.py", "Sampling", ":material/casino:",
-             "greedy, temperature, top-k, top-p, beam", "all six LMs", "tests/test_sampling_page.py", "smp_k"),
+             "greedy, temperature, top-k, top-p, beam", "all seven LMs", "tests/test_sampling_page.py", "smp_k"),
     PageInfo("pages/views/compare.py", "Compare models", ":material/leaderboard:",
-             "perplexity ladder, surprisal per token, loss by position", "all six LMs", "tests/test_compare_page.py",
+             "perplexity ladder, surprisal per token, loss by position", "all seven LMs", "tests/test_compare_page.py",
              "cmp_model"),
 )
 
