@@ -117,3 +117,17 @@ def test_cloze_report_uses_the_left_context_only():
             window = ids[max(0, i - BLOCK) : i][None]
             hits.append(int(causal(window)[0][0, -1].argmax()) == int(ids[i]))
     assert out["positions"] == len(pos) and out["top1"] == pytest.approx(float(np.mean(hits)))
+
+
+def test_masked_loss_scores_the_chosen_positions_only():
+    """The training loss (output layer at the chosen positions only) is the full logits' cross-entropy there."""
+    mlm, _ = tiny_pair()
+    ids = torch.randint(3, V, (4, BLOCK), generator=torch.Generator().manual_seed(6))
+    inputs, targets = mask_tokens(ids, mlm.mask_id, (3, mlm.mask_id), torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        logits, loss = mlm(inputs, targets)
+        full, _ = mlm(inputs)
+    chosen = targets != IGNORE
+    assert logits.shape == (int(chosen.sum()), V + 1)
+    expected = torch.nn.functional.cross_entropy(full.reshape(-1, V + 1), targets.reshape(-1), ignore_index=IGNORE)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
