@@ -133,13 +133,21 @@ def test_probe_answers_are_the_mlms(models):
 
 @pytest.mark.parametrize(("sentence", "message"), [
     ("", "Type a sentence"),  # no word to mask
-    ("the zyzzyvas sat on the mat .", "is not in the vocabulary"),  # the default word to mask is unknown
     ("the dog ran . " * 500, "are used"),  # 5,000 characters: cut, with a note
+    ("🙂 日本語", "Not in the vocabulary"),  # no known word: the models read <unk>
 ])
 def test_bad_sentences_get_a_message(sentence, message):
     at = open_page(PAGE, sentence)
     assert not at.exception, [e.value for e in at.exception]
     assert message in _texts(at)
+
+
+def test_masking_an_unknown_word_says_so():
+    at = open_page(PAGE, "the zyzzyvas sat on the mat .")
+    assert "Not in the vocabulary (read as <unk>): zyzzyvas" in _texts(at)
+    at.selectbox(key="mlm_word").set_value(2).run()
+    assert not at.exception
+    assert "“zyzzyvas” is not in the vocabulary: every model reads it as <unk>" in _texts(at)
 
 
 @pytest.mark.parametrize(("probe", "message"), [

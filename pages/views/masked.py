@@ -351,6 +351,9 @@ reading = read_of(sentence.text)
 if reading.cut:
     st.info(f"The transformers have {len(reading.ids)} positions: the page reads the first {len(reading.ids)} tokens "
             "of your sentence, counting the start token <eos>.")
+unknown = [w for w, u in zip(reading.words, reading.unknown, strict=True) if u]
+if unknown:
+    st.info("Not in the vocabulary (read as <unk>): " + ", ".join(dict.fromkeys(unknown)))
 fill_section(sentence.text, reading)
 attention_section(sentence.text)
 leak_section(sentence.text, reading)
