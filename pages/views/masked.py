@@ -197,10 +197,14 @@ def leak_section(text: str, inp: ModelInput) -> None:
         st.info("This needs a sentence of at least two words (and the LSTM and an eng→fra encoder).")
         return
     c1, c2, c3 = st.columns(3)
-    changed = c1.selectbox("Later word to change", range(2, len(inp.ids)), index=len(inp.ids) - 3,
-                           key="mlm_leak_word", format_func=lambda i: f"{i}. {inp.words[i - 1]}")
+    options = list(range(2, len(inp.ids)))
+    words = [i for i in options if inp.words[i - 1].isalpha() and not inp.unknown[i - 1]]
+    last = options.index(words[-1]) if words else len(options) - 1  # the last known word, by default
+    changed = c1.selectbox("Later word to change", options, index=last, key="mlm_leak_word",
+                           format_func=lambda i: f"{i}. {inp.words[i - 1]}")
     word = c2.text_input("Replace it with", value=replacement(text, changed), key=f"mlm_leak_new_{changed}")
-    encoder = model_select("Bidirectional RNN", "mlm_leak_encoder", encoders)
+    with c3:
+        encoder = model_select("Bidirectional RNN", "mlm_leak_encoder", encoders)
     try:
         lk = leak_of(encoder, text, changed, word)
     except ValueError as err:
@@ -275,7 +279,8 @@ def directions_section(text: str) -> None:
              r"\overleftarrow{h}_j=\mathrm{GRU}'(x_j,\overleftarrow{h}_{j+1}),\quad "
              r"h_j=[\overrightarrow{h}_j;\overleftarrow{h}_j],\quad c=[\overrightarrow{h}_S;\overleftarrow{h}_1]")
     c1, c2 = st.columns([1, 2])
-    encoder = model_select("Encoder", "mlm_enc", encoders)
+    with c1:
+        encoder = model_select("Encoder", "mlm_enc", encoders)
     source = c2.text_input("Source sentence", value=text if encoder in WORD_ENCODERS else "21 November 2026",
                            key=f"mlm_src_{encoder}", max_chars=300)
     try:
