@@ -1,5 +1,10 @@
 """Train the masked LM (``python -m models.train mlm``): BERT's corruption of random train windows, the shared ``fit``.
 
+Warm start: the encoder starts from the shipped causal transformer's weights (same sizes; ``<mask>`` gets a new
+embedding row), then trains with BERT's objective and no causal mask. On this 2-core machine a cold start saw 20 ×
+fewer scored tokens than the causal model in its half hour (only the 15 % chosen positions are scored) and reached
+14.7 % masked top-1 on the check text.
+
 Validation scores the masked-LM loss of a fixed corruption (seed 0) of the first ``eval_tokens`` valid tokens.
 The manifest records masked top-1 and pseudo-perplexity (``cloze``) on the valid split and the check text, and the
 causal transformer's top-1 at the same positions from the left context only.
@@ -25,6 +30,7 @@ from .registry import MASKED_SPECS, checkpoint_file, config_dict, load
 from .tokenizer import SPECIALS
 
 VALID_SEED = 0
+WARM_START = "transformer"  # the causal model whose weights the encoder starts from
 
 
 @torch.no_grad()
@@ -55,6 +61,14 @@ def _metrics(model: MaskedLM, tokenizer, valid_text: str, valid_tokens: int | No
     return out
 
 
+def warm_start(model: MaskedLM, causal: torch.nn.Module) -> None:
+    """Copy every weight of the causal transformer into the encoder; the extra ``<mask>`` row keeps its init."""
+    own = model.state_dict()
+    with torch.no_grad():
+        for name, value in causal.state_dict().items():
+            own[name][: value.size(0)].copy_(value)  # the (tied) embedding has one row more: <mask>
+
+
 def train_mlm_model(name: str, data: Path, device: torch.device, root: Path, max_minutes: float | None,
                     steps: int | None = None, valid_tokens: int | None = None) -> dict:
     """Train ``name`` on the TinyStories train split, ship it (float16) and write its manifest entry."""
@@ -64,6 +78,7 @@ def train_mlm_model(name: str, data: Path, device: torch.device, root: Path, max
     cfg = spec.train if steps is None else replace(spec.train, max_steps=steps)
     seed_everything(cfg.seed)  # the initial weights
     model: MaskedLM = spec.build(config_dict(spec.default_config(len(tokenizer))))
+    warm_start(model, load(WARM_START, "cpu").model)
     words = (len(SPECIALS), model.mask_id)  # random replacements: real words only
     valid = encode_stream(tokenizer, corpus.valid)[: cfg.eval_tokens // cfg.block * cfg.block]
     valid_in, valid_tgt = mask_tokens(valid.view(-1, cfg.block), model.mask_id, words,
@@ -85,5 +100,5 @@ def train_mlm_model(name: str, data: Path, device: torch.device, root: Path, max
     cloze = _metrics(model.eval(), tokenizer, corpus.valid, valid_tokens)
     return write_entry(name, path, model, config_dict(model.config), corpus.sha256, root,
                        **result.record(len(train_ids), device, cfg), vocab_size=len(tokenizer),
-                       best_valid_masked_loss=round(result.best_valid_loss, 4), cloze=cloze,
+                       best_valid_masked_loss=round(result.best_valid_loss, 4), warm_start=WARM_START, cloze=cloze,
                        cloze_eval_s=round(time.perf_counter() - start, 1))
