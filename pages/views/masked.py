@@ -2,6 +2,8 @@
 bidirectional and stacked RNNs (decks 001–003)."""
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -103,6 +105,11 @@ def stack_of(text: str) -> Stack:
     return read_stack(_bundle(STACK).model, _bundle(STACK).tokenizer, text)
 
 
+def text_key(text: str) -> str:
+    """A short stable tag of the sentence: boxes prefilled from it start afresh when it changes."""
+    return f"{zlib.crc32(text.encode()):08x}"
+
+
 def numbered(words: list[str]) -> list[str]:
     return [f"{i}. {w}" for i, w in enumerate(words)]
 
@@ -202,7 +209,8 @@ def leak_section(text: str, inp: ModelInput) -> None:
     last = options.index(words[-1]) if words else len(options) - 1  # the last known word, by default
     changed = c1.selectbox("Later word to change", options, index=last, key="mlm_leak_word",
                            format_func=lambda i: f"{i}. {inp.words[i - 1]}")
-    word = c2.text_input("Replace it with", value=replacement(text, changed), key=f"mlm_leak_new_{changed}")
+    word = c2.text_input("Replace it with", value=replacement(text, changed),
+                         key=f"mlm_leak_new_{changed}_{text_key(text)}")
     with c3:
         encoder = model_select("Bidirectional RNN", "mlm_leak_encoder", encoders)
     try:
@@ -282,7 +290,7 @@ def directions_section(text: str) -> None:
     with c1:
         encoder = model_select("Encoder", "mlm_enc", encoders)
     source = c2.text_input("Source sentence", value=text if encoder in WORD_ENCODERS else "21 November 2026",
-                           key=f"mlm_src_{encoder}", max_chars=300)
+                           key=f"mlm_src_{encoder}_{text_key(text)}", max_chars=300)
     try:
         d = directions_of(encoder, source)
     except ValueError as err:
