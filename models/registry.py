@@ -93,7 +93,7 @@ MASKED_SPECS: dict[str, ModelSpec] = {
     "mlm": ModelSpec(
         "mlm", "mlm", "Masked LM (BERT-style encoder)", lambda c: MaskedLM(TransformerConfig(**c)),
         lambda v: TransformerConfig(vocab_size=v, causal=False),  # v counts <mask>
-        TrainConfig(lr=1e-3, max_steps=900, warmup=100, weight_decay=0.1, eval_every=150),
+        TrainConfig(lr=1e-3, max_steps=1600, warmup=100, weight_decay=0.1, eval_every=200),
     ),
 }
 
