@@ -105,6 +105,36 @@ def stack_of(text: str) -> Stack:
     return read_stack(_bundle(STACK).model, _bundle(STACK).tokenizer, text)
 
 
+def leak_series(lk: Leak) -> tuple[list[str], dict, dict]:
+    """The leak's bar labels, output changes and state changes, by model."""
+    labels = [f"{i}. {lk.tokens[i]}" for i in lk.positions]
+    outputs = {"MLM p(x_i | rest)": lk.mlm, "transformer p(· | x_≤i)": lk.causal}
+    states = {"LSTM h_i": lk.lstm, "bi-RNN →h_i": lk.forward, "bi-RNN ←h_i": lk.backward}
+    return labels, outputs, states
+
+
+@figure_cache
+def leak_fig(encoder: str, text: str, changed: int, word: str):
+    lk = leak_of(encoder, text, changed, word)
+    return leak_figure(*leak_series(lk), f"{lk.tokens[changed]} → {lk.new_word}")
+
+
+@figure_cache
+def directions_fig(encoder: str, source: str, j: int):
+    d = directions_of(encoder, source)
+    return directions_figure(d.forward, d.backward, d.tokens, j)
+
+
+@figure_cache
+def stack_figs(text: str):
+    """Each layer's states, and what each layer predicts (the readout)."""
+    s = stack_of(text)
+    true_rank = np.concatenate([s.true_rank, np.zeros((len(s.layers), 1), dtype=s.true_rank.dtype)], 1)
+    return (stack_figure(s.layers, s.tokens),
+            lens_figure(s.read_words, s.read_probs, true_rank, s.tokens,
+                        rows=[f"layer {ell + 1}" for ell in range(len(s.layers))]))
+
+
 def text_key(text: str) -> str:
     """A short stable tag of the sentence: boxes prefilled from it start afresh when it changes."""
     return f"{zlib.crc32(text.encode()):08x}"
@@ -218,11 +248,8 @@ def leak_section(text: str, inp: ModelInput) -> None:
     except ValueError as err:
         st.warning(str(err))
         return
-    labels = [f"{i}. {lk.tokens[i]}" for i in lk.positions]
-    outputs = {"MLM p(x_i | rest)": lk.mlm, "transformer p(· | x_≤i)": lk.causal}
-    states = {"LSTM h_i": lk.lstm, "bi-RNN →h_i": lk.forward, "bi-RNN ←h_i": lk.backward}
-    st.plotly_chart(leak_figure(labels, outputs, states, f"{lk.tokens[changed]} → {lk.new_word}"),
-                    key="mlm_leak", width="stretch")
+    labels, outputs, states = leak_series(lk)
+    st.plotly_chart(leak_fig(encoder, text, changed, word), key="mlm_leak", width="stretch")
     big = lk.largest
     moved = sum(a != b for a, b in zip(lk.mlm_before, lk.mlm_after, strict=True))
     say("Largest change at any earlier position: MLM {m}, bi-RNN backward half {b} — these read the changed word. "
@@ -299,7 +326,7 @@ def directions_section(text: str) -> None:
     for note in d.notes:
         st.info(note)
     j = st.slider("Position j", 1, len(d.tokens), min(len(d.tokens), 3), key="mlm_enc_j") - 1
-    st.plotly_chart(directions_figure(d.forward, d.backward, d.tokens, j), key="mlm_dirs", width="stretch")
+    st.plotly_chart(directions_fig(encoder, source, j), key="mlm_dirs", width="stretch")
     say("At position {j}, <b>{w}</b>: →h_{j} has read “{left}”; ←h_{j} has read “{right}”. Their concatenation "
         "h_{j} ({n} numbers) is what the attention decoder of the Seq2seq page weighs; the thought vector c joins "
         "the two ends, →h_{S} and ←h_1.", j=j + 1, w=d.tokens[j], left=" ".join(d.tokens[: j + 1]),
@@ -331,13 +358,11 @@ def stack_section(text: str) -> None:
              "2.5 M parameters (the stack uses 210 hidden units per layer instead of 256) and read the same "
              "stories; their valid perplexities are on the same tokens. Unlike deck 003's stack of GRUs, ours has "
              "no residual link between the layers.")
-    st.plotly_chart(stack_figure(s.layers, s.tokens), key="mlm_stack", width="stretch")
+    layers_fig, readout_fig = stack_figs(text)
+    st.plotly_chart(layers_fig, key="mlm_stack", width="stretch")
     st.write("What does each layer's state predict? Pass it through the output layer, softmax(W h_t^(l) + b), as the "
              "transformer page's logit lens does. Only layer 2 was trained to feed W.")
-    true_rank = np.concatenate([s.true_rank, np.zeros((len(s.layers), 1), dtype=s.true_rank.dtype)], 1)
-    st.plotly_chart(lens_figure(s.read_words, s.read_probs, true_rank, s.tokens,
-                                rows=[f"layer {ell + 1}" for ell in range(len(s.layers))]),
-                    key="mlm_readout", width="stretch")
+    st.plotly_chart(readout_fig, key="mlm_readout", width="stretch")
     if s.true_rank.shape[1]:
         say("Mean log p(true next word) read from layer 1 / layer 2: {a}; median rank {r}.",
             a=" / ".join(f"{v:.2f}" for v in s.mean_logp),
