@@ -153,8 +153,10 @@ def header() -> None:
              f"same size as our transformer ({cfg.n_layer} layers × {cfg.n_head} heads, d_model = {cfg.n_embd}) "
              "with the causal mask removed, trained like BERT: x̂ is the story with 15 % of its tokens chosen — "
              "80 % of those replaced by <mask>, 10 % by a random word, 10 % left as they are — and mask_t = 1 "
-             "exactly at the chosen positions, so it learns to reconstruct them from both sides. Unlike BERT it has "
-             "no next-sentence objective and no [CLS]/[SEP] tokens, and it is 70 times smaller than BERT-base.")
+             "exactly at the chosen positions, so it learns to reconstruct them from both sides. It started from the "
+             "causal transformer's weights (a warm start: from scratch it learned too little in the half hour this "
+             "machine allows). Unlike BERT it has no next-sentence objective and no [CLS]/[SEP] tokens, and it is "
+             "70 times smaller than BERT-base.")
 
 
 @st.fragment
@@ -358,6 +360,9 @@ def stack_section(text: str) -> None:
              "2.5 M parameters (the stack uses 210 hidden units per layer instead of 256) and read the same "
              "stories; their valid perplexities are on the same tokens. Unlike deck 003's stack of GRUs, ours has "
              "no residual link between the layers.")
+    if one:
+        say("Compare with care: the stack trained {a} steps ({ea} epochs) against the one-layer LSTM's {b} "
+            "({eb} epochs).", a=f"{two['steps']:,}", ea=two["epochs"], b=f"{one['steps']:,}", eb=one["epochs"])
     layers_fig, readout_fig = stack_figs(text)
     st.plotly_chart(layers_fig, key="mlm_stack", width="stretch")
     st.write("What does each layer's state predict? Pass it through the output layer, softmax(W h_t^(l) + b), as the "
