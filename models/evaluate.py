@@ -1,11 +1,13 @@
-"""Evaluate any zoo model: ``python -m models.evaluate NAME --text FILE`` or ``--pairs FILE``.
+"""Evaluate any zoo model: ``python -m models.evaluate NAME --text FILE [--cloze]`` or ``--pairs FILE``.
 
 Language models, on any UTF-8 text: PPL = exp(−(1/N) Σ_t log p(x_t | x_<t)). Each model gets the
 context it has in use: recurrent models carry their state through the whole text, the transformer
 slides its window, and the n-gram and feed-forward models see their fixed window. Every model
 scores the same N tokens. Seq2seq models, on any source<TAB>target file: exact match, corpus BLEU
 (Papineni et al. 2002, via sacrebleu), and for dates the alignment accuracy; the trainers validate
-with the same scorers (``token_nll``, ``teacher_forced_loss``).
+with the same scorers (``token_nll``, ``teacher_forced_loss``). The masked LM, on any text: top-1 accuracy with
+every 7th token masked alone and pseudo-perplexity (``cloze``); ``--cloze`` scores a causal LM's top-1 at the same
+positions from the left context only.
 """
 from __future__ import annotations
 
@@ -21,12 +23,13 @@ import sacrebleu
 import torch
 import torch.nn.functional as F
 
+from .cloze import cloze_report, masked_report
 from .data import encode_stream, read_text
 from .dates import gold_spans
 from .inputs import model_input
 from .lm import LanguageModel, RecurrentLanguageModel
 from .pairs import batch, encode_pairs, read_pairs
-from .registry import LM_NAMES, SEQ2SEQ_SPECS, load
+from .registry import LM_NAMES, MASKED_SPECS, SEQ2SEQ_SPECS, load
 from .seq2seq import Seq2Seq
 from .tokenizer import EOS_ID, PAD_ID
 
@@ -273,12 +276,17 @@ def ngram_settings(smoothing: str | None, order: int | None, alpha: float | None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", choices=(*LM_NAMES, *SEQ2SEQ_SPECS))
+    parser.add_argument("name", choices=(*LM_NAMES, *MASKED_SPECS, *SEQ2SEQ_SPECS))
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="any UTF-8 text file (language models)")
     source.add_argument("--pairs", help="tab-separated source<TAB>target file (seq2seq models)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--stride", type=int, default=16, help="transformer window stride")
+    cloze = parser.add_argument_group("cloze (the masked LM always; a language model with --cloze)")
+    cloze.add_argument("--cloze", action="store_true", help="top-1 at the masked LM's positions, left context only")
+    cloze.add_argument("--every", type=int, default=7, help="score every N-th token (default 7)")
+    cloze.add_argument("--seed", type=int, default=0, help="seed of the first scored position")
+    cloze.add_argument("--max-tokens", type=int, default=None, help="score only the first N tokens")
     ngram = parser.add_argument_group("n-gram estimator (default: the shipped Kneser–Ney trigram)")
     ngram.add_argument("--smoothing", choices=tuple(SMOOTHING), default=None)
     ngram.add_argument("--order", type=int, default=None, help="1 (unigram) to 3 (trigram)")
@@ -293,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     estimator_flags = (args.smoothing, args.order, args.alpha, args.lambdas)
     if args.name != "ngram" and any(f is not None for f in estimator_flags):
         parser.error("--smoothing, --order, --alpha and --lambdas apply to the ngram model only")
+    if args.cloze and (seq2seq or args.name in MASKED_SPECS):
+        parser.error("--cloze applies to a left-to-right language model (the masked LM is always scored by cloze)")
+    if args.every < 1:
+        parser.error("--every must be at least 1")
     bundle = load(args.name, args.device)
     settings = {}
     try:
@@ -306,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             spans = gold_spans if SEQ2SEQ_SPECS[args.name].task == "dates" else None
             result = score_pairs(bundle.model, pairs, spans)
             result.pop("by_length")
+        elif args.name in MASKED_SPECS or args.cloze:
+            scorer = masked_report if args.name in MASKED_SPECS else cloze_report
+            text = read_text(args.text)
+            result = scorer(bundle.model, bundle.tokenizer, text, args.every, args.seed, args.max_tokens)
         else:
             result = evaluate_text(bundle.model, bundle.tokenizer, read_text(args.text), args.stride)
     except (OSError, ValueError) as err:

@@ -10,6 +10,7 @@ import torch
 from .checkpoint import CHECKPOINT_DIR, CheckpointError, load_torch, rebuild_command, verified_path
 from .ffnn import FFNNLM, FFNNConfig
 from .lm import LanguageModel
+from .mlm import MaskedLM
 from .ngram import NGramConfig, NGramLM
 from .rnn import RecurrentLM, RNNConfig
 from .seq2seq import ATTENTIONS, Seq2Seq, Seq2SeqConfig
@@ -69,6 +70,12 @@ SPECS: dict[str, ModelSpec] = {
         "lstm", "rnn", "LSTM", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="lstm"),
         TrainConfig(lr=3e-3, max_steps=2900, weight_decay=0.0),
     ),
+    # Two layers with about the one-layer LSTM's parameters (2.51 M): h = 210 instead of 256 (deck 003, stacked RNNs).
+    "lstm2": ModelSpec(
+        "lstm2", "rnn", "2-layer LSTM", lambda c: RecurrentLM(RNNConfig(**c)),
+        lambda v: RNNConfig(vocab_size=v, cell="lstm", n_hidden=210, n_layer=2),
+        TrainConfig(lr=3e-3, max_steps=1400, weight_decay=0.0),
+    ),
     "gru": ModelSpec(
         "gru", "rnn", "GRU", lambda c: RecurrentLM(RNNConfig(**c)), lambda v: RNNConfig(vocab_size=v, cell="gru"),
         TrainConfig(lr=3e-3, max_steps=3000, weight_decay=0.0),
@@ -80,6 +87,15 @@ SPECS: dict[str, ModelSpec] = {
     ),
 }
 LM_NAMES = tuple(SPECS)
+
+# Not left-to-right LMs: no perplexity, no sampling; scored by ``models.cloze`` instead.
+MASKED_SPECS: dict[str, ModelSpec] = {
+    "mlm": ModelSpec(
+        "mlm", "mlm", "Masked LM (BERT-style encoder)", lambda c: MaskedLM(TransformerConfig(**c)),
+        lambda v: TransformerConfig(vocab_size=v, causal=False),  # v counts <mask>
+        TrainConfig(lr=1e-3, max_steps=1600, warmup=100, weight_decay=0.1, eval_every=200),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -133,7 +149,7 @@ EMBEDDING_NAMES = tuple(EMBEDDING_SPECS)
 
 def label(name: str) -> str:
     """The display name of any zoo model (its spec carries it, so a new model needs no UI table)."""
-    spec = SPECS.get(name) or SEQ2SEQ_SPECS.get(name) or EMBEDDING_SPECS.get(name)
+    spec = SPECS.get(name) or MASKED_SPECS.get(name) or SEQ2SEQ_SPECS.get(name) or EMBEDDING_SPECS.get(name)
     return spec.label if spec else name
 
 
@@ -161,7 +177,7 @@ def checkpoint_file(name: str) -> str:
 
 def load(name: str, device: str | None = None, root: Path = CHECKPOINT_DIR) -> Bundle:
     """Load a verified checkpoint in eval mode; raises CheckpointError naming the rebuild command."""
-    known = (*SPECS, *SEQ2SEQ_SPECS, *EMBEDDING_SPECS)
+    known = (*SPECS, *MASKED_SPECS, *SEQ2SEQ_SPECS, *EMBEDDING_SPECS)
     if name not in known:
         raise KeyError(f"unknown model '{name}'; known: {', '.join(known)}")
     path, entry = verified_path(name, root)
@@ -179,7 +195,7 @@ def load(name: str, device: str | None = None, root: Path = CHECKPOINT_DIR) -> B
         model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
         model = model.to(best_device(device)).eval().requires_grad_(False)
         return Bundle(name, model, model.src_tok, entry)
-    if SPECS[name].family == "ngram":
+    if name in SPECS and SPECS[name].family == "ngram":
         try:
             model, header = NGramLM.load(path)
         except Exception as err:
@@ -189,7 +205,7 @@ def load(name: str, device: str | None = None, root: Path = CHECKPOINT_DIR) -> B
         tokenizer = Tokenizer.from_dict(header["tokenizer"])
         return Bundle(name, model.eval(), tokenizer, entry)
     payload = load_torch(path, name)
-    model = SPECS[name].build(payload["config"])
+    model = (SPECS.get(name) or MASKED_SPECS[name]).build(payload["config"])
     model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
     # Shared by every session: eval mode, and no parameter ever collects a gradient.
     model = model.to(best_device(device)).eval().requires_grad_(False)

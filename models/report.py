@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .checkpoint import read_manifest
-from .registry import LM_NAMES, SEQ2SEQ_SPECS
+from .registry import LM_NAMES, MASKED_SPECS, SEQ2SEQ_SPECS
 
 HEADER = "| model | parameters | checkpoint | train time | epochs | tokens/s | valid perplexity |\n" \
          "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -20,6 +20,30 @@ def model_table(manifest: dict | None = None) -> str:
         rows.append(
             f"| `{name}` | {e['params']:,} | {e['bytes'] / 1e6:.1f} MB | {minutes:.1f} min | {e['epochs']} "
             f"| {e['tokens_per_s']:,} | {e['valid_ppl']:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+MASKED_HEADER = (
+    "| model | parameters | checkpoint | train time | epochs | tokens/s | masked top-1 | pseudo-perplexity "
+    "| transformer top-1, left only |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+)
+
+
+def masked_table(manifest: dict | None = None) -> str:
+    """Markdown table of the masked LM: size, training cost, and on the valid split top-1 with every 7th token
+    masked alone, pseudo-perplexity, and the causal transformer's top-1 at the same positions."""
+    manifest = read_manifest() if manifest is None else manifest
+    rows = [MASKED_HEADER]
+    for name in MASKED_SPECS:
+        e = manifest.get(name)
+        if e is None:
+            continue
+        v = e["cloze"]["valid"]
+        causal = f"{v['transformer_top1']:.1%}" if "transformer_top1" in v else "—"
+        rows.append(
+            f"| `{name}` | {e['params']:,} | {e['bytes'] / 1e6:.1f} MB | {e['wall_time_s'] / 60:.1f} min "
+            f"| {e['epochs']} | {e['tokens_per_s']:,} | {v['top1']:.1%} | {v['pseudo_perplexity']:.2f} | {causal} |"
         )
     return "\n".join(rows)
 
@@ -51,5 +75,7 @@ def seq2seq_table(manifest: dict | None = None) -> str:
 
 if __name__ == "__main__":
     print(model_table())
+    print()
+    print(masked_table())
     print()
     print(seq2seq_table())

@@ -1,7 +1,8 @@
-"""Recurrent LMs: Elman RNN, LSTM and GRU (one layer each), with hand-written cells for tracing.
+"""Recurrent LMs: Elman RNN, LSTM and GRU (one layer, or a stack), with hand-written cells for tracing.
 
 ``forward`` runs torch's fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``; ``trace`` replays the same
 weights through the cells below, written out equation by equation, so every gate can be shown.
+In a stack, layer l + 1 reads layer l's hidden states h_t^(l) as its input x_t (deck 003, stacked RNNs).
 """
 from __future__ import annotations
 
@@ -18,24 +19,27 @@ GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 
 @dataclass(frozen=True)
 class RNNConfig:
-    """Sizes of a one-layer recurrent LM."""
+    """Sizes of a recurrent LM (``n_layer`` > 1: a stacked RNN)."""
 
     vocab_size: int
     cell: str = "lstm"  # one of CELLS
     n_embd: int = 128
     n_hidden: int = 256
     dropout: float = 0.2
+    n_layer: int = 1
 
 
 @dataclass
 class RNNTrace:
-    """Every hidden state and gate of one pass (LSTM: i, f, g, o and c; GRU: r, z, n)."""
+    """Every hidden state and gate of one pass (LSTM: i, f, g, o and c; GRU: r, z, n); h, c, gates of the top layer."""
 
     embeddings: torch.Tensor  # (B, T, E)
     h: torch.Tensor  # (B, T, H)
     c: torch.Tensor | None  # (B, T, H) LSTM cell state, else None
     gates: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (B, T, H)
     logits: torch.Tensor | None = None  # (B, T, V)
+    layers: torch.Tensor | None = None  # (B, L, T, H) every layer's h, bottom first
+    cells: torch.Tensor | None = None  # (B, L, T, H) every layer's c (LSTM), else None
 
 
 def elman_cell(x, h, w_ih, w_hh, b_ih, b_hh):
@@ -72,7 +76,7 @@ _TORCH_RNN = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class RecurrentLM(RecurrentLanguageModel):
-    """Embedding -> one recurrent layer -> linear head; the state carries the whole past."""
+    """Embedding -> ``n_layer`` recurrent layers -> linear head; the state carries the whole past."""
 
     def __init__(self, config: RNNConfig) -> None:
         super().__init__()
@@ -80,13 +84,16 @@ class RecurrentLM(RecurrentLanguageModel):
             raise ValueError(f"cell must be one of {CELLS}")
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.n_embd)
-        self.rnn = _TORCH_RNN[config.cell](config.n_embd, config.n_hidden, batch_first=True)
+        # torch applies this dropout between stacked layers only (none after the last).
+        between = config.dropout if config.n_layer > 1 else 0.0
+        self.rnn = _TORCH_RNN[config.cell](config.n_embd, config.n_hidden, num_layers=config.n_layer,
+                                           batch_first=True, dropout=between)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.n_hidden, config.vocab_size)
 
     def initial_state(self, batch: int, device=None):
-        """Zero state: h (and c for the LSTM), shaped as torch's modules expect (1, B, H)."""
-        z = torch.zeros(1, batch, self.config.n_hidden, device=device)
+        """Zero state: h (and c for the LSTM), shaped as torch's modules expect (L, B, H)."""
+        z = torch.zeros(self.config.n_layer, batch, self.config.n_hidden, device=device)
         return (z, z.clone()) if self.config.cell == "lstm" else z
 
     def _states(self, idx: torch.Tensor, state):
@@ -114,46 +121,58 @@ class RecurrentLM(RecurrentLanguageModel):
         return self._last(nxt[:, None], cache)
 
     def reorder(self, cache: Cache, rows: torch.Tensor) -> Cache:
-        """The state of rows ``rows`` (K,); torch's states are (1, B, H), batch second."""
+        """The state of rows ``rows`` (K,); torch's states are (L, B, H), batch second."""
         return tuple(s[:, rows] for s in cache) if self.config.cell == "lstm" else cache[:, rows]
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         logits, _ = self.run(idx)
         return logits, lm_loss(logits, targets)
 
-    def _weights(self):
+    def _weights(self, layer: int = 0):
         r = self.rnn
-        return r.weight_ih_l0, r.weight_hh_l0, r.bias_ih_l0, r.bias_hh_l0
+        return tuple(getattr(r, f"{w}_l{layer}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
-    def cell_step(self, x: torch.Tensor, state):
-        """One step of the hand-written cell: (x_t (B, E), state) -> (state_t, gates)."""
-        return _CELL_FN[self.config.cell](x, state, *self._weights())
+    def cell_step(self, x: torch.Tensor, state, layer: int = 0):
+        """One step of the hand-written cell of ``layer``: (x_t (B, E or H), state) -> (state_t, gates)."""
+        return _CELL_FN[self.config.cell](x, state, *self._weights(layer))
 
     def _zero(self, batch: int, device):
         z = torch.zeros(batch, self.config.n_hidden, device=device)
         return (z, z.clone()) if self.config.cell == "lstm" else z
 
     @torch.no_grad()
-    def trace(self, idx: torch.Tensor) -> RNNTrace:
-        """Every h_t, c_t and gate, stepping the hand-written cell through idx (B, T)."""
-        emb = self.embed(idx)  # (B, T, E)
-        state = self._zero(idx.size(0), idx.device)
+    def trace_layer(self, x: torch.Tensor, layer: int = 0):
+        """Step ``layer``'s hand-written cell through its inputs x (B, T, E or H): h, c (LSTM, else None), gates."""
+        state = self._zero(x.size(0), x.device)
         hs, cs, gates = [], [], {g: [] for g in GATES[self.config.cell]}
-        for t in range(idx.size(1)):
-            state, g = self.cell_step(emb[:, t], state)
-            h = state[0] if self.config.cell == "lstm" else state
-            hs.append(h)
+        for t in range(x.size(1)):
+            state, g = self.cell_step(x[:, t], state, layer)
+            hs.append(state[0] if self.config.cell == "lstm" else state)
             if self.config.cell == "lstm":
                 cs.append(state[1])
             for name, val in g.items():
                 gates[name].append(val)
-        h = torch.stack(hs, 1)  # (B, T, H)
+        c = torch.stack(cs, 1) if cs else None  # (B, T, H)
+        return torch.stack(hs, 1), c, {k: torch.stack(v, 1) for k, v in gates.items()}
+
+    @torch.no_grad()
+    def trace(self, idx: torch.Tensor) -> RNNTrace:
+        """Every h_t, c_t and gate, stepping the hand-written cells through idx (B, T), layer by layer."""
+        emb = self.embed(idx)  # (B, T, E)
+        x, hs, cs = emb, [], []
+        for layer in range(self.config.n_layer):
+            # Layer l + 1's input is layer l's output (eval mode: no dropout between them).
+            x, c, gates = self.trace_layer(x, layer)
+            hs.append(x)
+            cs.append(c)
         return RNNTrace(
             embeddings=emb,
-            h=h,
-            c=torch.stack(cs, 1) if cs else None,
-            gates={k: torch.stack(v, 1) for k, v in gates.items()},
-            logits=self.head(h),
+            h=x,
+            c=cs[-1],
+            gates=gates,
+            logits=self.head(x),
+            layers=torch.stack(hs, 1),  # (B, L, T, H)
+            cells=torch.stack(cs, 1) if cs[-1] is not None else None,
         )
 
     def step_jacobians(self, idx: torch.Tensor) -> torch.Tensor:
@@ -162,6 +181,8 @@ class RecurrentLM(RecurrentLanguageModel):
         s is the full recurrent state: h for the RNN and GRU, [h; c] (S = 2H) for the LSTM.
         Autograd on the state only (``torch.func.jacrev``), so the shared model is never mutated.
         """
+        if self.config.n_layer != 1:
+            raise ValueError("step Jacobians are defined here for a one-layer RNN")
         idx = idx.reshape(1, -1)
         H = self.config.n_hidden
         lstm = self.config.cell == "lstm"

@@ -23,10 +23,20 @@ from .data import TINYSTORIES, encode_stream, parallel_streams, random_windows, 
 from .evaluate import evaluate_text, token_nll
 from .fit import FitResult, NextLoss, OnStep, fit
 from .lm import IGNORE, LanguageModel, RecurrentLanguageModel
+from .mlm_train import train_mlm_model
 from .ngram import NGramLM
 from .ngram_heldout import counted_table, curves
 from .optim import seed_everything
-from .registry import EMBEDDING_SPECS, SEQ2SEQ_SPECS, SPECS, TrainConfig, best_device, checkpoint_file, config_dict
+from .registry import (
+    EMBEDDING_SPECS,
+    MASKED_SPECS,
+    SEQ2SEQ_SPECS,
+    SPECS,
+    TrainConfig,
+    best_device,
+    checkpoint_file,
+    config_dict,
+)
 from .seq2seq_train import train_seq2seq_model
 from .tokenizer import Tokenizer
 from .word2vec_train import train_word2vec_model
@@ -165,7 +175,7 @@ def train_zoo_model(name: str, data: Path, device: torch.device, root: Path, max
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", choices=(*SPECS, *SEQ2SEQ_SPECS, *EMBEDDING_SPECS))
+    parser.add_argument("name", choices=(*SPECS, *MASKED_SPECS, *SEQ2SEQ_SPECS, *EMBEDDING_SPECS))
     parser.add_argument("--data", type=Path, default=TINYSTORIES,
                         help="TinyStories folder (language models) or eng-fra.txt (fra-* models)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
@@ -181,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         data = None if args.data == TINYSTORIES else args.data
         entry = train_seq2seq_model(args.name, data, device, args.out, args.max_minutes, args.steps)
         print(f"{args.name}: {json.dumps(entry['metrics'], indent=1)}")
+        return 0
+    if args.name in MASKED_SPECS:
+        entry = train_mlm_model(args.name, args.data, device, args.out, args.max_minutes, args.steps)
+        print(f"{args.name}: cloze {json.dumps(entry['cloze'])}, {entry['wall_time_s']:.0f} s")
         return 0
     if args.name in EMBEDDING_SPECS:
         entry = train_word2vec_model(args.name, args.data, device, args.out, args.max_minutes, args.steps)

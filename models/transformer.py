@@ -31,6 +31,7 @@ class TransformerConfig:
     positions: str = "learned"  # "learned" or "sinusoidal"
     tie_weights: bool = True  # output layer shares the token embedding (Press & Wolf 2017)
     bias: bool = True  # biases in Linear and LayerNorm layers (nanoGPT trains without)
+    causal: bool = True  # False: no mask M, every position sees both sides (an encoder, as in BERT; models/mlm.py)
 
 
 @dataclass
@@ -122,7 +123,7 @@ def sinusoidal_positions(n: int, d: int) -> torch.Tensor:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head masked self-attention: heads attend only to earlier positions."""
+    """Multi-head masked self-attention: heads attend only to earlier positions (``causal=False``: to all)."""
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
@@ -134,6 +135,7 @@ class CausalSelfAttention(nn.Module):
         self.attn_drop = nn.Dropout(config.dropout)
         self.resid_drop = nn.Dropout(config.dropout)
         self.dropout = config.dropout
+        self.causal = config.causal
 
     def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x (B, T, C) -> q, k, v, each split into heads (B, nh, T, hd)."""
@@ -153,14 +155,15 @@ class CausalSelfAttention(nn.Module):
         if keep or probe is not None:
             probe = probe or LayerProbe()
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))  # (B, nh, T, T)
-            mask = probe.allowed(torch.ones(T, T, dtype=torch.bool, device=x.device).tril())
+            mask = torch.ones(T, T, dtype=torch.bool, device=x.device)
+            mask = probe.allowed(mask.tril() if self.causal else mask)
             att = probe.weights(F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1), mask)
             y = probe.outputs(self.attn_drop(att) @ v)  # (B, nh, T, hd)
             internals = AttentionInternals(q, k, v, att) if keep else None
         else:
             # The fused kernel computes the same softmax(QKᵀ/√d_k + M) V without materialising it.
             p = self.dropout if self.training else 0.0
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=self.causal)
             internals = None
         return self._merge(y), internals
 

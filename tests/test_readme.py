@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.report import model_table, seq2seq_table
+from models.report import masked_table, model_table, seq2seq_table
 from pages.components.catalog import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,6 +13,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_model_tables_match_manifest():
     assert model_table() in README, "regenerate with: python -m models.report"
     assert seq2seq_table() in README, "regenerate with: python -m models.report"
+    assert masked_table() in README, "regenerate with: python -m models.report"
 
 
 def test_pages_table_matches_catalog():

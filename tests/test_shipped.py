@@ -7,9 +7,10 @@ import pytest
 
 from models.check_text import CHECK_TEXT
 from models.checkpoint import CHECKPOINT_DIR, read_manifest
+from models.cloze import cloze_report, masked_report
 from models.evaluate import evaluate_text
 from models.evaluate import main as evaluate_main
-from models.registry import LM_NAMES, load
+from models.registry import LM_NAMES, MASKED_SPECS, load
 
 MB = 1_000_000
 
@@ -57,3 +58,38 @@ def test_evaluate_cli_on_any_text(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["tokens"] > 5 and out["oov_rate"] > 0 and out["perplexity"] > 1
 
+
+
+@pytest.mark.parametrize("name", MASKED_SPECS)
+def test_masked_lm_reproduces_its_recorded_cloze_scores(name, manifest):
+    bundle, causal = load(name, "cpu"), load("transformer", "cpu")
+    entry = manifest[name]
+    out = masked_report(bundle.model, bundle.tokenizer, CHECK_TEXT)
+    assert out["top1"] == pytest.approx(entry["cloze"]["check"]["top1"], abs=1e-9)
+    assert out["pseudo_perplexity"] == pytest.approx(entry["cloze"]["check"]["pseudo_perplexity"], rel=1e-3)
+    left = cloze_report(causal.model, causal.tokenizer, CHECK_TEXT)
+    assert left["top1"] == pytest.approx(entry["cloze"]["check"]["transformer_top1"], abs=1e-9)
+    assert bundle.model.num_parameters() == entry["params"]
+    assert abs(entry["params"] / causal.model.num_parameters() - 1) < 0.001  # the transformer's size (+ <mask>)
+    assert bundle.tokenizer.vocab.itos[:-1] == causal.tokenizer.vocab.itos  # the shared vocabulary + <mask>
+    assert (CHECKPOINT_DIR / entry["file"]).stat().st_size <= 8 * MB
+
+
+def test_stacked_lstm_matches_the_one_layer_size(manifest):
+    assert abs(manifest["lstm2"]["params"] / manifest["lstm"]["params"] - 1) < 0.01
+    assert manifest["lstm2"]["config"]["n_layer"] == 2
+
+
+def test_evaluate_cli_masked_and_cloze(tmp_path, capsys):
+    path = tmp_path / "story.txt"
+    path.write_text("Once upon a time, a little girl named Lily found a red ball in the park. She was very happy.\n",
+                    encoding="utf-8")
+    assert evaluate_main(["mlm", "--text", str(path), "--device", "cpu"]) == 0
+    masked = json.loads(capsys.readouterr().out)
+    assert masked["every"] == 7 and masked["tokens"] // 7 <= masked["positions"] <= masked["tokens"] // 7 + 1
+    assert 0 <= masked["top1"] <= 1 and masked["pseudo_perplexity"] > 1
+    assert evaluate_main(["transformer", "--text", str(path), "--cloze", "--device", "cpu"]) == 0
+    left = json.loads(capsys.readouterr().out)
+    assert left["positions"] == masked["positions"] and 0 <= left["top1"] <= 1
+    with pytest.raises(SystemExit):
+        evaluate_main(["mlm", "--text", str(path), "--cloze"])

@@ -164,15 +164,16 @@ def residual_figure(norms: np.ndarray, tokens: Sequence[str]) -> go.Figure:
 
 
 def lens_figure(words: list[list[list[str]]], probs: np.ndarray, true_rank: np.ndarray,
-                tokens: Sequence[str]) -> go.Figure:
-    """The top next token read from each layer (rows) at each position (columns), coloured by its probability."""
+                tokens: Sequence[str], rows: Sequence[str] | None = None) -> go.Figure:
+    """The top next token read from each layer (rows: the embedding, then each block, unless named) at each
+    position (columns), coloured by its probability."""
     L1, T, K = probs.shape
     top = [[plot_text(words[ell][t][0]) for t in range(T)] for ell in range(L1)]
     hover = [[
         "<br>".join(f"{plot_text(w)} {p:.3f}" for w, p in zip(words[ell][t], probs[ell, t], strict=True))
         + (f"<br>true next: rank {true_rank[ell, t]}" if true_rank[ell, t] else "")
         for t in range(T)] for ell in range(L1)]
-    rows = ["embedding"] + [f"block {ell}" for ell in range(1, L1)]
+    rows = list(rows) if rows is not None else ["embedding"] + [f"block {ell}" for ell in range(1, L1)]
     fig = go.Figure(go.Heatmap(
         z=probs[:, :, 0].astype(np.float32), x=numbered(tokens), y=rows, zmin=0, zmax=1, colorscale=SEQUENTIAL,
         text=top, texttemplate="%{text}", textfont=dict(size=12), customdata=np.asarray(hover, dtype=object),

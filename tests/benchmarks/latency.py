@@ -30,7 +30,7 @@ SLIDERS = {"pages/views/rnn.py": "rnn_step", "pages/views/rnn_gates.py": "lstm_h
            "pages/views/rnn_gradients.py": "grad_scale", "pages/views/seq2seq.py": "s2s_step",
            "pages/views/transformer.py": "tf_query", "pages/views/sampling.py": "smp_temp",
            "pages/views/ngram.py": "ng_alpha", "pages/views/ffnn.py": "ffnn_position",
-           "pages/views/train.py": "trn_lm_s"}
+           "pages/views/train.py": "trn_lm_s", "pages/views/masked.py": "mlm_enc_j"}
 # Controls that start new work each time they take a fresh value: the seed draws 3 new samples of 30 tokens.
 FRESH = {"pages/views/sampling.py": "smp_seed"}
 # Interventions (issue 21; target p95 ≤ 200 ms): each rerun moves to the next option, a new forcing or edge cut.
