@@ -28,6 +28,7 @@ from pages.components.loaders import figure_cache, get_model, reading_cache
 from pages.components.masked_charts import directions_figure, fill_figure, leak_figure, stack_figure
 from pages.components.widgets import (
     available_models,
+    chart,
     model_select,
     say,
     shared_sentence,
@@ -176,7 +177,7 @@ def fill_section(text: str, inp: ModelInput) -> None:
     f = fill_of(text, position)
     shown = " ".join(t if i != position else "[<mask>]" for i, t in enumerate(f.tokens[1:], start=1))
     say("The models read: <code>{s}</code>", s=shown)
-    st.plotly_chart(fill_fig(text, position), key="mlm_fill", width="stretch")
+    chart(fill_fig(text, position), key="mlm_fill")
     say("The true word <b>{w}</b> is ranked {a} by the MLM (it reads the {r} words after the blank too) and {b} by "
         "the causal transformer, which reads only the {left} tokens before it. Rescoring asks the causal model for "
         "the probability of the whole sentence with each of the MLM's ten candidates, by the chain rule — this "
@@ -200,9 +201,9 @@ def attention_section(text: str) -> None:
     grid_mlm, grid_causal = attention_figs(text)
     left, right = st.columns(2)
     left.markdown("**MLM: full squares** (every token reads every token)")
-    left.plotly_chart(grid_mlm, key="mlm_att_mlm", width="stretch")
+    chart(grid_mlm, key="mlm_att_mlm", where=left)
     right.markdown("**Causal transformer: triangles** (the mask hides later tokens)")
-    right.plotly_chart(grid_causal, key="mlm_att_causal", width="stretch")
+    chart(grid_causal, key="mlm_att_causal", where=right)
     fwd_mlm, fwd_causal = pair.forward_share
     say("Averaged over every layer, head and query, the MLM puts {m} of its attention on later tokens; the causal "
         "transformer puts {c} there (the mask sets those weights to exactly 0).", m=f"{fwd_mlm:.1%}",
@@ -251,7 +252,7 @@ def leak_section(text: str, inp: ModelInput) -> None:
         st.warning(str(err))
         return
     labels, outputs, states = leak_series(lk)
-    st.plotly_chart(leak_fig(encoder, text, changed, word), key="mlm_leak", width="stretch")
+    chart(leak_fig(encoder, text, changed, word), key="mlm_leak")
     big = lk.largest
     moved = sum(a != b for a, b in zip(lk.mlm_before, lk.mlm_after, strict=True))
     say("Largest change at any earlier position: MLM {m}, bi-RNN backward half {b} — these read the changed word. "
@@ -328,7 +329,7 @@ def directions_section(text: str) -> None:
     for note in d.notes:
         st.info(note)
     j = st.slider("Position j", 1, len(d.tokens), min(len(d.tokens), 3), key="mlm_enc_j") - 1
-    st.plotly_chart(directions_fig(encoder, source, j), key="mlm_dirs", width="stretch")
+    chart(directions_fig(encoder, source, j), key="mlm_dirs")
     say("At position {j}, <b>{w}</b>: →h_{j} has read “{left}”; ←h_{j} has read “{right}”. Their concatenation "
         "h_{j} ({n} numbers) is what the attention decoder of the Seq2seq page weighs; the thought vector c joins "
         "the two ends, →h_{S} and ←h_1.", j=j + 1, w=d.tokens[j], left=" ".join(d.tokens[: j + 1]),
@@ -364,10 +365,10 @@ def stack_section(text: str) -> None:
         say("Compare with care: the stack trained {a} steps ({ea} epochs) against the one-layer LSTM's {b} "
             "({eb} epochs).", a=f"{two['steps']:,}", ea=two["epochs"], b=f"{one['steps']:,}", eb=one["epochs"])
     layers_fig, readout_fig = stack_figs(text)
-    st.plotly_chart(layers_fig, key="mlm_stack", width="stretch")
+    chart(layers_fig, key="mlm_stack")
     st.write("What does each layer's state predict? Pass it through the output layer, softmax(W h_t^(l) + b), as the "
              "transformer page's logit lens does. Only layer 2 was trained to feed W.")
-    st.plotly_chart(readout_fig, key="mlm_readout", width="stretch")
+    chart(readout_fig, key="mlm_readout")
     if s.true_rank.shape[1]:
         say("Mean log p(true next word) read from layer 1 / layer 2: {a}; median rank {r}.",
             a=" / ".join(f"{v:.2f}" for v in s.mean_logp),
