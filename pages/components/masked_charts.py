@@ -88,4 +88,6 @@ def stack_figure(layers: np.ndarray, tokens: Sequence[str]) -> go.Figure:
     layout = grid_layout(L, 1, titles, vgap=0.12, xaxis=dict(tickangle=-45),
                          yaxis=dict(autorange="reversed", showticklabels=False), height=300 * L,
                          margin=dict(l=10, r=10, t=40, b=10))
+    for ell in range(L - 1):  # the layers share the tokens: label them once, under the last, clear of its title
+        layout[axis_names(ell)[0]]["showticklabels"] = False
     return go.Figure(data=data, layout=layout)

@@ -20,11 +20,12 @@ def alignment_figure(alpha: np.ndarray, src_tokens: Sequence[str], out_tokens: S
                                hovertemplate="output %{y}<br>source %{x}<br>α = %{z:.3f}<extra></extra>"))
     fig.update_layout(title_text=plot_text(title), height=height, margin=dict(l=10, r=10, t=50, b=10))
     # Categories: labels such as "1. 2" or "5. -" (dates) would otherwise make plotly guess a numeric axis.
-    # A frame, so a white (α = 1) cell on the map's edge still reads as a cell against the white page.
-    frame = dict(showline=True, linecolor="#6b6b6b", mirror=True)
-    fig.update_yaxes(autorange="reversed", title_text="output", type="category", **frame)
+    # A frame flush with the cells, so a white (α = 1) cell on the map's edge still reads as a cell on the white page.
+    fig.add_shape(type="rect", x0=-0.5, x1=len(cols) - 0.5, y0=-0.5, y1=len(rows) - 0.5,
+                  line=dict(color="#6b6b6b", width=1))
+    fig.update_yaxes(autorange="reversed", title_text="output", type="category")
     # dtick 1: every source token is labelled, even on a narrow map (plotly would skip every other one).
-    fig.update_xaxes(tickangle=-45, title_text="source", side="top", type="category", dtick=1, **frame)
+    fig.update_xaxes(tickangle=-45, title_text="source", side="top", type="category", dtick=1)
     return fig
 
 
