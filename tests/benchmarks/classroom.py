@@ -9,7 +9,8 @@ students' next request fails with a message, they open a new session (landing on
 those lost sessions are counted, and the other students' errors separately. Loopback only; bounded (fixed counts,
 a timeout per request and per thread).
 
-    python -m tests.benchmarks.classroom [--students 30 100] [--think 5] [--rounds 8] [--replicas 2] [--fault]
+    python -m tests.benchmarks.classroom [--students 30 100] [--think 5] [--rounds 8] [--arrive 0] [--replicas 2]
+                                         [--fault]
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class Tally:
     """What the students measured, under one lock."""
 
     times: list[float] = field(default_factory=list)
-    first: list[float] = field(default_factory=list)  # each student's open + own sentence (all at once at the start)
+    first: list[float] = field(default_factory=list)  # each student's open + own sentence (within --arrive s)
     errors: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)  # replica names whose students lost their session
     lost_errors: list[str] = field(default_factory=list)
@@ -86,6 +87,7 @@ def student(url: str, seed: int, args, tally: Tally, fault: Fault | None) -> Non
     rng = random.Random(seed)
     page = PAGES[seed % len(PAGES)]
     sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 14))) + " ."
+    time.sleep(rng.uniform(0.0, args.arrive))  # students come in over --arrive s (0: the whole class at one instant)
     user = AgentUser.behind_proxy(url)
     ms, out = open_page(user, page, sentence)
     with tally.lock:
@@ -139,7 +141,7 @@ def run_class(url: str, n: int, args, fault: Fault | None = None) -> Tally:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=max(0.0, args.rounds * args.think * 2 + 300 - (time.monotonic() - start)))
+        t.join(timeout=max(0.0, args.arrive + args.rounds * args.think * 2 + 300 - (time.monotonic() - start)))
     return tally
 
 
@@ -149,7 +151,7 @@ def replica_rss(stack) -> dict[str, float]:
 
 
 def row(kind: str, n: int, tally: Tally, rss: dict[str, float], wall_s: float) -> dict:
-    """p50/p95/max over every rerun, and split: the first sentence (every student at once) and the controls."""
+    """p50/p95/max over every rerun, and split: the first sentence (students arriving) and the controls."""
     controls = list(tally.times)
     for ms in tally.first:
         controls.remove(ms)
@@ -174,6 +176,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, nargs="+", default=[30, 100])
     parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a student's actions")
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--arrive", type=float, default=0.0,
+                        help="students open their page at random times over this many seconds (0: all at once)")
     parser.add_argument("--replicas", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--fault", action="store_true", help="also a run where one replica is killed half-way")
     parser.add_argument("--no-single", action="store_true", help="skip the single-process comparison")
@@ -211,6 +215,7 @@ def main() -> None:
                 match["p95_single_over_class"] = round(single["p95_ms"] / match["p95_ms"], 2)
                 rows.append(single)
     for out in rows:
+        out["arrive_s"] = args.arrive
         if out["students"] == 100 and out["stack"].startswith("class ("):
             out["target"] = "p95 <= 1000 ms, 0 errors (100 students, think 5 s)"
         print(json.dumps(out))
