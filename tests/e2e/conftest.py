@@ -7,6 +7,17 @@ import pytest
 
 from .harness import CHROMIUM_ARGS, chromium_path, streamlit_server
 
+# Assertions wait for the page (they poll a selector) up to 20 s instead of Playwright's 5 s: on a shared 2-core CI
+# machine a page's first run can take longer. A test that needs more says so with its own timeout.
+EXPECT_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_expect():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
 
 @pytest.fixture(scope="session")
 def server_url():

@@ -67,8 +67,10 @@ def test_a_class_of_two_replicas(browser):
         # The CSV is a media file in the memory of the replica that ran the script: only affinity finds it.
         page = pages[0]
         page.get_by_text("The numbers behind the chart").click()
-        with page.expect_download() as info:
-            page.get_by_role("button", name="Download CSV").click()
+        button = page.get_by_role("button", name="Download CSV")
+        expect(button).to_be_enabled(timeout=60_000)  # the expander's content arrives over the websocket
+        with page.expect_download(timeout=90_000) as info:  # the file comes through HAProxy from its replica
+            button.click()
         download = info.value
         assert "log p" in open(download.path(), encoding="utf-8").read()
         media = urllib.parse.urlparse(download.url).path

@@ -107,7 +107,7 @@ def test_a_stale_link_gets_a_notice_and_no_exception(page, app_url):
     expect(notice).to_be_visible(timeout=SLOW)
     for name in ("tf_layer", "home_model", "tf_query", "nonsense"):
         expect(notice).to_contain_text(name)
-    expect(page.locator(".st-key-tf_layer [role=combobox]")).to_have_value("layer 1")
+    expect(page.locator(".st-key-tf_layer [role=combobox]")).to_have_value("layer 1", timeout=SLOW)
     page.wait_for_function("() => !location.search.includes('nonsense') && !location.search.includes('99')")
     assert page.locator('[data-testid="stException"]').count() == 0
 
