@@ -8,6 +8,12 @@ HEADER = "| model | parameters | checkpoint | train time | epochs | tokens/s | v
          "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 
 
+def _cost(name: str, e: dict) -> str:
+    """The first cells of an LM's row: name, parameters, checkpoint size, train time, epochs, tokens/s."""
+    return (f"| `{name}` | {e['params']:,} | {e['bytes'] / 1e6:.1f} MB | {e['wall_time_s'] / 60:.1f} min "
+            f"| {e['epochs']} | {e['tokens_per_s']:,} |")
+
+
 def model_table(manifest: dict | None = None) -> str:
     """Markdown table of the language models: size, training cost and valid perplexity."""
     manifest = read_manifest() if manifest is None else manifest
@@ -16,11 +22,7 @@ def model_table(manifest: dict | None = None) -> str:
         e = manifest.get(name)
         if e is None:
             continue
-        minutes = e["wall_time_s"] / 60
-        rows.append(
-            f"| `{name}` | {e['params']:,} | {e['bytes'] / 1e6:.1f} MB | {minutes:.1f} min | {e['epochs']} "
-            f"| {e['tokens_per_s']:,} | {e['valid_ppl']:.2f} |"
-        )
+        rows.append(f"{_cost(name, e)} {e['valid_ppl']:.2f} |")
     return "\n".join(rows)
 
 
@@ -41,10 +43,7 @@ def masked_table(manifest: dict | None = None) -> str:
             continue
         v = e["cloze"]["valid"]
         causal = f"{v['transformer_top1']:.1%}" if "transformer_top1" in v else "—"
-        rows.append(
-            f"| `{name}` | {e['params']:,} | {e['bytes'] / 1e6:.1f} MB | {e['wall_time_s'] / 60:.1f} min "
-            f"| {e['epochs']} | {e['tokens_per_s']:,} | {v['top1']:.1%} | {v['pseudo_perplexity']:.2f} | {causal} |"
-        )
+        rows.append(f"{_cost(name, e)} {v['top1']:.1%} | {v['pseudo_perplexity']:.2f} | {causal} |")
     return "\n".join(rows)
 
 

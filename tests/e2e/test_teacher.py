@@ -18,7 +18,7 @@ from pages.components.text import MAX_CHARS
 from serve.run import healthy
 from serve.store import SQLiteClassStore
 
-from .harness import ROOT, free_port, streamlit_server, url_path, wait_rendered
+from .harness import ROOT, free_port, stop, streamlit_server, url_path, wait_rendered
 from .test_offline import open_list, use_control
 
 PAGES = built_pages()
@@ -43,11 +43,7 @@ def warmed_server(env: dict[str, str] | None = None) -> Iterator[str]:
             raise RuntimeError(f"serve.run exited with code {proc.wait()}")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 20)
 
 
 @pytest.fixture(scope="module")
