@@ -199,7 +199,7 @@ def open_class(page) -> str:
     show_class_box(page)
     page.get_by_role("button", name="Open a class").click()
     code = page.locator('[data-testid="stSidebar"]').get_by_text("Class code:")
-    expect(code).to_be_visible()
+    expect(code).to_be_visible(timeout=SLOW)
     return code.locator("strong").inner_text()
 
 
