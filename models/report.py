@@ -14,16 +14,16 @@ def _cost(name: str, e: dict) -> str:
             f"| {e['epochs']} | {e['tokens_per_s']:,} |")
 
 
+def _shipped(manifest: dict | None, names) -> list[tuple[str, dict]]:
+    """(name, manifest entry) of each of ``names`` that the manifest (read if None) holds, in order."""
+    manifest = read_manifest() if manifest is None else manifest
+    return [(name, manifest[name]) for name in names if name in manifest]
+
+
 def model_table(manifest: dict | None = None) -> str:
     """Markdown table of the language models: size, training cost and valid perplexity."""
-    manifest = read_manifest() if manifest is None else manifest
-    rows = [HEADER]
-    for name in LM_NAMES:
-        e = manifest.get(name)
-        if e is None:
-            continue
-        rows.append(f"{_cost(name, e)} {e['valid_ppl']:.2f} |")
-    return "\n".join(rows)
+    rows = [f"{_cost(name, e)} {e['valid_ppl']:.2f} |" for name, e in _shipped(manifest, LM_NAMES)]
+    return "\n".join([HEADER, *rows])
 
 
 MASKED_HEADER = (
@@ -35,12 +35,8 @@ MASKED_HEADER = (
 def masked_table(manifest: dict | None = None) -> str:
     """Markdown table of the masked LM: size, training cost, and on the valid split top-1 with every 7th token
     masked alone, pseudo-perplexity, and the causal transformer's top-1 at the same positions."""
-    manifest = read_manifest() if manifest is None else manifest
     rows = [MASKED_HEADER]
-    for name in MASKED_SPECS:
-        e = manifest.get(name)
-        if e is None:
-            continue
+    for name, e in _shipped(manifest, MASKED_SPECS):
         v = e["cloze"]["valid"]
         causal = f"{v['transformer_top1']:.1%}" if "transformer_top1" in v else "—"
         rows.append(f"{_cost(name, e)} {v['top1']:.1%} | {v['pseudo_perplexity']:.2f} | {causal} |")
